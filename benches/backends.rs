@@ -1,0 +1,294 @@
+//! Training-step benchmark of the two reference networks on each compiled CPU backend, with the
+//! protocol of `torch_bench.py` (see `docs/benchmarks.md`): one fixed batch of U[0, 1) inputs,
+//! Adam(lr 1e-3), `warmup` untimed steps then `steps` timed ones, the loss read back every step;
+//! inference = forward only in eval mode. Each (backend, model) runs in its own process so that
+//! its peak RSS is its own.
+//!
+//! ```text
+//! cargo bench --bench backends                              # flex, both models
+//! cargo bench --bench backends -- --backend ndarray --steps 2 --warmup 1
+//! ```
+
+use std::process::Command;
+use std::time::Instant;
+
+use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::{Distribution, TensorData};
+use clap::Parser;
+use selfsup::models::reference::{ColorNetReference, RotNetReference};
+use selfsup::train::BackendKind;
+
+#[derive(Parser, Debug, Clone)]
+struct Args {
+    /// Backend to measure, or `all` for every compiled CPU backend.
+    #[arg(long, default_value = "flex")]
+    backend: String,
+    /// `rotnet`, `colornet` or `all`.
+    #[arg(long, default_value = "all")]
+    model: String,
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    #[arg(long, default_value_t = 10)]
+    infer_batches: usize,
+    /// Run one (backend, model) in this process and print a JSON line (used internally).
+    #[arg(long, hide = true)]
+    child: bool,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// Forward GFLOP of one batch, from the spec (2 x multiply-adds of conv/linear layers).
+fn forward_gflop(model: &str) -> f64 {
+    match model {
+        "rotnet" => 117.3 / 3.0,
+        _ => 28.1 / 3.0,
+    }
+}
+
+/// Busy CPU seconds of the whole machine, from /proc/stat.
+fn machine_busy_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let v: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let idle = v.get(3)? + v.get(4).unwrap_or(&0.0);
+    Some((v.iter().take(8).sum::<f64>() - idle) / 100.0)
+}
+
+/// CPU seconds used by this process, from /proc/self/stat.
+fn own_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Times `f` over `n` runs; returns (total seconds, median ms, cores used by other processes,
+/// the values `f` returned).
+fn timed(n: usize, mut f: impl FnMut() -> f32) -> (f64, f64, f64, Vec<f32>) {
+    let (busy0, cpu0) = (machine_busy_s(), own_cpu_s());
+    let start = Instant::now();
+    let mut times = Vec::with_capacity(n);
+    let mut values = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        values.push(f());
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let total = start.elapsed().as_secs_f64();
+    times.sort_by(f64::total_cmp);
+    let other = match (busy0, machine_busy_s(), cpu0, own_cpu_s()) {
+        (Some(b0), Some(b1), Some(c0), Some(c1)) => ((b1 - b0) - (c1 - c0)).max(0.0) / total,
+        _ => f64::NAN,
+    };
+    (total, times[n / 2], other, values)
+}
+
+/// A reference network with its loss, as the benchmark drives it.
+trait SpecNet: Module + 'static {
+    /// What the loss compares the output with.
+    type Target: Clone;
+
+    fn loss(&self, x: Tensor<4>, target: &Self::Target) -> Tensor<1>;
+
+    /// One output value, read back to the host so that the forward pass really completes.
+    fn probe(&self, x: Tensor<4>) -> f32;
+}
+
+impl SpecNet for RotNetReference {
+    type Target = Tensor<1, Int>;
+
+    fn loss(&self, x: Tensor<4>, target: &Self::Target) -> Tensor<1> {
+        let device = x.device();
+        CrossEntropyLossConfig::new()
+            .init(&device)
+            .forward(self.forward(x), target.clone())
+    }
+
+    fn probe(&self, x: Tensor<4>) -> f32 {
+        self.forward(x).slice([0..1, 0..1]).into_scalar::<f32>()
+    }
+}
+
+impl SpecNet for ColorNetReference {
+    type Target = Tensor<4>;
+
+    fn loss(&self, x: Tensor<4>, target: &Self::Target) -> Tensor<1> {
+        MseLoss::new().forward(self.forward(x), target.clone(), Reduction::Mean)
+    }
+
+    fn probe(&self, x: Tensor<4>) -> f32 {
+        self.forward(x)
+            .slice([0..1, 0..1, 0..1, 0..1])
+            .into_scalar::<f32>()
+    }
+}
+
+/// Trains `model` on one fixed batch, then times inference; returns the result fields.
+fn measure<M: SpecNet>(
+    model: M,
+    x: Tensor<4>,
+    target: M::Target,
+    x_infer: Tensor<4>,
+    args: &Args,
+) -> serde_json::Value {
+    let mut optim = AdamConfig::new().init();
+    let mut slot = Some(model);
+    let mut step = || {
+        let model = slot.take().expect("the model is put back after every step");
+        let loss = model.loss(x.clone(), &target);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        slot = Some(optim.step(1e-3, model, grads));
+        loss.into_scalar::<f32>()
+    };
+    (0..args.warmup).for_each(|_| {
+        step();
+    });
+    let (train_s, step_ms, train_other, losses) = timed(args.steps, &mut step);
+    drop(step);
+    let model = slot.take().expect("trained model").valid();
+    (0..args.warmup).for_each(|_| {
+        model.probe(x_infer.clone());
+    });
+    let (infer_s, _, infer_other, _) = timed(args.infer_batches, || model.probe(x_infer.clone()));
+    let batch = x_infer.dims()[0];
+    let gflop = forward_gflop(&args.model);
+    serde_json::json!({
+        "backend": args.backend,
+        "model": args.model,
+        "batch": batch,
+        "steps": args.steps,
+        "train_img_s": (args.steps * batch) as f64 / train_s,
+        "train_step_ms_median": step_ms,
+        "train_gflops": 3.0 * gflop * args.steps as f64 / train_s,
+        "train_other_cores": train_other,
+        "infer_img_s": (args.infer_batches * batch) as f64 / infer_s,
+        "infer_gflops": gflop * args.infer_batches as f64 / infer_s,
+        "infer_other_cores": infer_other,
+        "loss_first": losses.first(),
+        "loss_last": losses.last(),
+        "peak_rss_mb": peak_rss_mb(),
+    })
+}
+
+fn run_child(args: &Args) -> anyhow::Result<()> {
+    let backend: BackendKind = args.backend.parse()?;
+    let device = backend.device()?;
+    let ad = device.clone().autodiff();
+    ad.seed(0);
+    device.seed(0);
+    let result = match args.model.as_str() {
+        "rotnet" => {
+            let n = 128;
+            let labels: Vec<i64> = (0..n as i64).map(|i| (i * 7 + 3) % 4).collect();
+            measure(
+                RotNetReference::new(&ad),
+                Tensor::random([n, 3, 32, 32], Distribution::Default, &ad),
+                Tensor::from_data(TensorData::new(labels, [n]), &ad),
+                Tensor::random([n, 3, 32, 32], Distribution::Default, &device),
+                args,
+            )
+        }
+        "colornet" => {
+            let n = 32;
+            measure(
+                ColorNetReference::new(&ad),
+                Tensor::random([n, 1, 64, 64], Distribution::Default, &ad),
+                Tensor::random([n, 2, 64, 64], Distribution::Default, &ad),
+                Tensor::random([n, 1, 64, 64], Distribution::Default, &device),
+                args,
+            )
+        }
+        other => anyhow::bail!("unknown model '{other}': expected rotnet or colornet"),
+    };
+    println!("JSON {result}");
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.child {
+        return run_child(&args);
+    }
+    let backends: Vec<BackendKind> = if args.backend == "all" {
+        BackendKind::compiled()
+            .into_iter()
+            .filter(|b| b.is_cpu())
+            .collect()
+    } else {
+        vec![args.backend.parse()?]
+    };
+    let models: Vec<&str> = match args.model.as_str() {
+        "all" => vec!["rotnet", "colornet"],
+        m => vec![m],
+    };
+    println!(
+        "{:<8} {:<9} {:>11} {:>9} {:>11} {:>9} {:>10} {:>12} {:>16}",
+        "backend",
+        "model",
+        "train img/s",
+        "GFLOP/s",
+        "infer img/s",
+        "GFLOP/s",
+        "peak RSS",
+        "step median",
+        "other cores busy"
+    );
+    for backend in backends {
+        for model in &models {
+            let out = Command::new(std::env::current_exe()?)
+                .args(["--child", "--backend", backend.name(), "--model", model])
+                .args(["--warmup", &args.warmup.to_string()])
+                .args(["--steps", &args.steps.to_string()])
+                .args(["--infer-batches", &args.infer_batches.to_string()])
+                .output()?;
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let Some(line) = stdout.lines().find_map(|l| l.strip_prefix("JSON ")) else {
+                anyhow::bail!(
+                    "{backend}/{model} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            let r: serde_json::Value = serde_json::from_str(line)?;
+            let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "{:<8} {:<9} {:>11.1} {:>9.1} {:>11.1} {:>9.1} {:>7.0} MB {:>9.1} ms {:>7.2}/{:<8.2}",
+                backend.name(),
+                model,
+                f("train_img_s"),
+                f("train_gflops"),
+                f("infer_img_s"),
+                f("infer_gflops"),
+                f("peak_rss_mb"),
+                f("train_step_ms_median"),
+                f("train_other_cores"),
+                f("infer_other_cores"),
+            );
+        }
+    }
+    println!(
+        "(train step = forward + backward + Adam; GFLOP/s from the spec's FLOP counts; \
+         other cores busy = cores used by other processes during timed train/infer)"
+    );
+    Ok(())
+}

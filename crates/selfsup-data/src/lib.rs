@@ -1,0 +1,34 @@
+//! Images and pretext data for selfsup.
+//!
+//! - [`Image`]: an owned planar f32 image, decoded from any format the `image` crate reads.
+//! - [`color`]: sRGB <-> CIE Lab (D65).
+//! - [`transform`]: crops, resizing, flips, rotations, grey, colour jitter, normalisation, Sobel.
+//! - [`source`]: image folders, IDX files (MNIST / Fashion-MNIST) and the bundled sample, behind
+//!   one [`ImageSource`] trait, opened from strings by [`open_source`].
+//! - [`pretext`]: the pretext generators, pure functions of (config, image, seeded RNG).
+//!
+//! ```
+//! use selfsup_data::{ImageSource, Split, bundled_sample, transform};
+//!
+//! let sample = bundled_sample(Split::Test)?;
+//! let item = sample.get(0)?;
+//! assert_eq!(item.image.shape(), [1, 28, 28]);
+//! let turned = transform::rot90(&item.image, 1);
+//! assert_eq!(transform::rot90(&turned, 3), item.image);
+//! # Ok::<(), selfsup_data::DataError>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod color;
+mod error;
+mod image;
+pub mod pretext;
+pub mod source;
+pub mod transform;
+
+pub use error::{DataError, Result};
+pub use image::Image;
+pub use source::{
+    FolderOptions, IdxDataset, ImageFolder, ImageSource, LabeledImage, Split, Summary,
+    bundled_sample, open_source,
+};

@@ -1,0 +1,141 @@
+//! Backbones: the networks whose features self-supervision trains and evaluation reuses.
+//!
+//! Each backbone is a list of blocks; [`Backbone::forward_blocks`] returns every block's output
+//! so that probes can read any depth.
+
+mod conv_net;
+mod nin;
+
+pub use conv_net::{ConvNet, ConvNetConfig};
+pub use nin::{Nin, NinConfig};
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Conv - BatchNorm - ReLU, the unit both backbones are made of.
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    /// The convolution (no bias: BatchNorm follows).
+    pub conv: burn::nn::conv::Conv2d,
+    /// Its BatchNorm.
+    pub bn: burn::nn::BatchNorm,
+}
+
+impl ConvBlock {
+    /// A `kernel` x `kernel` convolution with "same" padding from `cin` to `cout` channels.
+    pub fn new(cin: usize, cout: usize, kernel: usize, device: &Device) -> Self {
+        let pad = kernel / 2;
+        Self {
+            conv: burn::nn::conv::Conv2dConfig::new([cin, cout], [kernel, kernel])
+                .with_padding(burn::nn::PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .with_bias(false)
+                .init(device),
+            bn: burn::nn::BatchNormConfig::new(cout).init(device),
+        }
+    }
+
+    /// # Shapes
+    /// - `x`: `[batch, cin, height, width]` -> `[batch, cout, height, width]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        burn::tensor::activation::relu(self.bn.forward(self.conv.forward(x)))
+    }
+}
+
+/// Which backbone to build, with its settings; serialised in run configs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BackboneConfig {
+    /// The VGG-style [`ConvNet`].
+    ConvNet {
+        /// Output channels of each block.
+        widths: Vec<usize>,
+    },
+    /// Network-in-Network ([`Nin`]), RotNet's CIFAR backbone.
+    Nin {
+        /// Number of blocks, 3 to 5.
+        blocks: usize,
+    },
+}
+
+impl Default for BackboneConfig {
+    fn default() -> Self {
+        BackboneConfig::ConvNet {
+            widths: vec![64, 128, 256],
+        }
+    }
+}
+
+impl BackboneConfig {
+    /// Checks the settings, naming the one at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            BackboneConfig::ConvNet { widths } if widths.is_empty() || widths.contains(&0) => {
+                Err(format!(
+                    "backbone.widths must be a non-empty list of positive numbers, got {widths:?}"
+                ))
+            }
+            BackboneConfig::Nin { blocks } if !(3..=5).contains(blocks) => Err(format!(
+                "backbone.blocks must be 3 to 5 for NIN, got {blocks}"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Builds the backbone for images with `in_channels` channels.
+    ///
+    /// # Panics
+    /// If [`validate`](Self::validate) fails.
+    pub fn init(&self, in_channels: usize, device: &Device) -> Backbone {
+        match self {
+            BackboneConfig::ConvNet { widths } => {
+                Backbone::ConvNet(ConvNetConfig::new(in_channels, widths.clone()).init(device))
+            }
+            BackboneConfig::Nin { blocks } => {
+                Backbone::Nin(NinConfig::new(in_channels, *blocks).init(device))
+            }
+        }
+    }
+}
+
+/// A backbone of either kind.
+#[derive(Module, Debug)]
+pub enum Backbone {
+    /// The VGG-style network.
+    ConvNet(ConvNet),
+    /// Network-in-Network.
+    Nin(Nin),
+}
+
+impl Backbone {
+    /// Every block's output, shallowest first.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, channels, height, width]` -> one `[batch, c_k, h_k, w_k]` per block
+    pub fn forward_blocks(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        match self {
+            Backbone::ConvNet(net) => net.forward_blocks(x),
+            Backbone::Nin(net) => net.forward_blocks(x),
+        }
+    }
+
+    /// The last block's output.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_blocks(x)
+            .pop()
+            .expect("a backbone has at least one block")
+    }
+
+    /// Output channels of each block.
+    pub fn block_channels(&self) -> Vec<usize> {
+        match self {
+            Backbone::ConvNet(net) => net.block_channels(),
+            Backbone::Nin(net) => net.block_channels(),
+        }
+    }
+}
+
+/// Global average pooling: `[batch, c, h, w]` -> `[batch, c]`.
+pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
+    let [batch, channels, _, _] = x.dims();
+    x.mean_dim(3).mean_dim(2).reshape([batch, channels])
+}

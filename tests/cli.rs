@@ -1,0 +1,100 @@
+//! The `selfsup` binary: output and exit codes.
+
+use std::process::{Command, Output};
+
+use crate::testutil::{class_folder, write_image};
+
+fn selfsup(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_selfsup"))
+        .args(args)
+        .output()
+        .expect("the selfsup binary runs")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn data_info_on_the_bundled_sample() {
+    let out = selfsup(&["data", "info", "sample"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("images:   5000"), "{stdout}");
+    assert!(
+        stdout.contains("1 x 28 x 28 (grey): 5000 images"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Ankle boot"), "{stdout}");
+    assert_eq!(stdout.matches("     500\n").count(), 10, "{stdout}");
+}
+
+#[test]
+fn data_info_on_a_folder_and_its_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    class_folder(dir.path());
+    let root = dir.path().to_str().unwrap();
+    let out = selfsup(&["data", "info", root]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("images:   5"), "{stdout}");
+    assert!(stdout.contains("2 classes"), "{stdout}");
+
+    std::fs::write(dir.path().join("cat/broken.jpg"), b"\xff\xd8\xff garbage").unwrap();
+    let out = selfsup(&["data", "info", root, "--verify"]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("broken.jpg"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let out = selfsup(&["data", "info", root, "--verify", "--skip-bad"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: skipped") && stderr.contains("broken.jpg"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("images:   5"), "{stdout}");
+}
+
+#[test]
+fn bad_sources_exit_non_zero_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("x-images-idx3-ubyte");
+    std::fs::write(
+        &bogus,
+        [0, 0, 8, 3, 0, 0, 0, 9, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3],
+    )
+    .unwrap();
+    for (args, needle) in [
+        (vec!["data", "info", "/definitely/missing"], "no such file"),
+        (vec!["data", "info", bogus.to_str().unwrap()], "truncated"),
+        (vec!["data", "info", "sample:dev"], "split 'dev'"),
+    ] {
+        let out = selfsup(&args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    write_image(&dir.path().join("one.png"), 2, 2, 0);
+    let out = selfsup(&["data", "info", dir.path().join("one.png").to_str().unwrap()]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn backends_lists_what_is_compiled() {
+    let out = selfsup(&["backends"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("flex     compiled in, sum([1, 2, 3]) = 6"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--features cuda") || stdout.contains("cuda     compiled in"),
+        "{stdout}"
+    );
+}

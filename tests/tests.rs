@@ -1,0 +1,7 @@
+//! Integration tests, built as one binary so that Burn links once.
+
+mod backends;
+mod cli;
+mod loader;
+mod sources;
+mod testutil;

@@ -1,0 +1,43 @@
+//! Fixtures: real image files written with the `image` crate.
+
+use std::path::Path;
+
+use image::{Rgb, RgbImage};
+
+/// Writes a `w` x `h` RGB image whose colour depends on `seed`, in the format of the extension.
+pub fn write_image(path: &Path, w: u32, h: u32, seed: u8) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    RgbImage::from_fn(w, h, |x, y| {
+        Rgb([seed.wrapping_mul(37), (x * 13) as u8, (y * 29) as u8])
+    })
+    .save(path)
+    .unwrap();
+}
+
+/// A folder with two classes of real PNG and JPEG files plus one unlabelled image at the root.
+pub fn class_folder(root: &Path) {
+    write_image(&root.join("cat/a.bmp"), 12, 10, 1);
+    write_image(&root.join("cat/nested/b.jpg"), 16, 16, 2);
+    write_image(&root.join("dog/c.png"), 8, 8, 3);
+    image::GrayImage::from_fn(9, 7, |x, y| image::Luma([(x * y) as u8]))
+        .save(root.join("dog/d.png"))
+        .unwrap();
+    write_image(&root.join("root.png"), 5, 5, 4);
+    std::fs::write(root.join(".hidden"), b"ignored").unwrap();
+}
+
+/// True when the full Fashion-MNIST from Debian's package is installed; CI installs it, so a
+/// missing dataset fails there and only skips (with a note) on a developer's machine.
+pub fn have_fashion_mnist() -> bool {
+    let present = Path::new(selfsup::data::source::FASHION_MNIST_DIR)
+        .join("t10k-images-idx3-ubyte.gz")
+        .exists();
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install dataset-fashion-mnist (see .ci/run)"
+        );
+        eprintln!("note: dataset-fashion-mnist not installed; skipping the full-dataset check");
+    }
+    present
+}
