@@ -98,3 +98,146 @@ fn backends_lists_what_is_compiled() {
         "{stdout}"
     );
 }
+
+#[test]
+fn train_resume_eval_embed_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let tiny = [
+        "--set",
+        "train.max_images=64",
+        "--set",
+        "backbone.widths=[4,8]",
+        "--set",
+        "train.image_size=16",
+        "--set",
+        "train.batch_size=16",
+    ];
+    let mut args = vec![
+        "train",
+        "rotation",
+        "--data",
+        "sample:test",
+        "--out",
+        run_s,
+        "--set",
+        "train.epochs=1",
+    ];
+    args.extend(tiny);
+    let out = selfsup(&args);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("epoch 1/1"), "{stdout}");
+
+    let out = selfsup(&[
+        "train",
+        "rotation",
+        "--data",
+        "sample:test",
+        "--resume",
+        run_s,
+        "--set",
+        "train.epochs=2",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("epoch 2/2"), "{stdout}");
+
+    let out = selfsup(&[
+        "eval",
+        "knn",
+        "--checkpoint",
+        run_s,
+        "--data",
+        "sample:test",
+        "--test",
+        "sample:test",
+        "--k",
+        "5",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("k-NN accuracy"), "{stdout}");
+
+    let out = selfsup(&[
+        "eval",
+        "linear",
+        "--checkpoint",
+        run_s,
+        "--data",
+        "sample:test",
+        "--block",
+        "1",
+        "--pooling",
+        "grid",
+        "--dims",
+        "64",
+        "--probe-epochs",
+        "2",
+        "--per-class",
+        "10",
+        "--random-init",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("linear-probe accuracy") && stdout.contains("random init"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("100 train / 1000 test"), "{stdout}");
+
+    let emb = dir.path().join("emb");
+    let out = selfsup(&[
+        "embed",
+        "--checkpoint",
+        run_s,
+        "--data",
+        "sample:test",
+        "--out",
+        emb.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(emb.join("features.npy").is_file() && emb.join("labels.npy").is_file());
+
+    let show = dir.path().join("show");
+    let out = selfsup(&[
+        "show",
+        "rotation",
+        "--out",
+        show.to_str().unwrap(),
+        "--count",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let png = image::open(show.join("rotation.png")).unwrap();
+    assert!(png.width() > png.height(), "4 columns by 3 rows");
+
+    for (args, needle) in [
+        (
+            vec![
+                "train",
+                "rotation",
+                "--out",
+                run_s,
+                "--set",
+                "train.epochz=1",
+            ],
+            "epochz",
+        ),
+        (vec!["train", "rotation"], "--out"),
+        (
+            vec!["eval", "knn", "--checkpoint", "/no/such/run"],
+            "/no/such/run",
+        ),
+        (
+            vec!["eval", "knn", "--checkpoint", run_s, "--block", "9"],
+            "blocks 1 to 2",
+        ),
+    ] {
+        let out = selfsup(&args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}

@@ -3,5 +3,6 @@
 mod backends;
 mod cli;
 mod loader;
+mod rotation;
 mod sources;
 mod testutil;

@@ -5,6 +5,7 @@
 //! - [`transform`]: crops, resizing, flips, rotations, grey, colour jitter, normalisation, Sobel.
 //! - [`source`]: image folders, IDX files (MNIST / Fashion-MNIST) and the bundled sample, behind
 //!   one [`ImageSource`] trait, opened from strings by [`open_source`].
+//! - [`gallery`]: picture grids of generated samples.
 //! - [`pretext`]: the pretext generators, pure functions of (config, image, seeded RNG).
 //!
 //! ```
@@ -21,6 +22,7 @@
 
 pub mod color;
 mod error;
+pub mod gallery;
 mod image;
 pub mod pretext;
 pub mod source;

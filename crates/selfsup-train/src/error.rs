@@ -33,6 +33,62 @@ pub enum TrainError {
     /// An error from the data layer.
     #[error(transparent)]
     Data(#[from] selfsup_data::DataError),
+    /// A file could not be read or written.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configuration file or override could not be understood.
+    #[error("configuration error in {origin}: {reason}")]
+    Config {
+        /// The file, or `--set`.
+        origin: String,
+        /// What is wrong, with the key's path.
+        reason: String,
+    },
+    /// The loss stopped being a finite number.
+    #[error(
+        "training diverged: the loss is {loss} at step {step} (epoch {epoch}); lower the learning rate"
+    )]
+    NonFinite {
+        /// The global step.
+        step: usize,
+        /// The epoch.
+        epoch: usize,
+        /// The loss value.
+        loss: f32,
+    },
+    /// A checkpoint is missing, truncated, or does not fit the model.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint file or folder.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The data loader failed (a worker's decode error, for instance).
+    #[error("data loading failed: {0}")]
+    Loader(String),
+}
+
+impl TrainError {
+    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
+        TrainError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn checkpoint(path: impl Into<std::path::PathBuf>, reason: impl ToString) -> Self {
+        TrainError::Checkpoint {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
 }
 
 /// The result type of `selfsup-train`.

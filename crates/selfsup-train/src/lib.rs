@@ -4,6 +4,8 @@
 //!   `Device`; the only code in selfsup that names a concrete backend.
 //! - [`SourceDataset`] and [`ImageBatcher`]: image sources through Burn's multi-worker
 //!   `DataLoader` as `[batch, channels, height, width]` tensors.
+//! - [`train`]: the one training loop, driven by a [`PretextTask`] (per-method wiring) and a
+//!   [`RunConfig`]; [`checkpoint`] files; [`eval`] (k-NN, linear probe, `.npy` export).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -26,10 +28,29 @@
 
 mod backend;
 mod batch;
+pub mod checkpoint;
+mod config;
+mod curve;
 mod dataset;
 mod error;
+pub mod eval;
+mod loader;
+mod metrics;
+mod schedule;
+mod task;
+mod trainer;
 
 pub use backend::BackendKind;
 pub use batch::{ImageBatch, ImageBatcher, stack_images};
+pub use config::{
+    OptimizerConfig, OptimizerKind, RunConfig, ScheduleConfig, ScheduleKind, TrainConfig,
+};
 pub use dataset::SourceDataset;
 pub use error::{Result, TrainError};
+pub use loader::{EpochPlan, epoch_order};
+pub use metrics::{EpochRecord, Tally};
+pub use schedule::learning_rate;
+pub use task::{Method, PretextTask, RotationTask};
+pub use trainer::{
+    HoldOut, RunOptions, Trained, describe, optimizer, run_config, split_indices, train,
+};

@@ -1,0 +1,357 @@
+//! Run configuration: serde structs read from TOML and overridden from the command line.
+//!
+//! Every struct uses `#[serde(default, deny_unknown_fields)]`, so a file may give any subset of
+//! keys and a misspelt key is an error naming it.
+
+use std::path::Path;
+
+use selfsup_data::pretext::RotationConfig;
+use selfsup_models::backbone::BackboneConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+
+/// Which optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Stochastic gradient descent with optional (Nesterov) momentum.
+    Sgd,
+    /// Adam.
+    Adam,
+}
+
+/// Optimiser settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// `sgd` or `adam`.
+    pub kind: OptimizerKind,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// SGD momentum (0 turns it off).
+    pub momentum: f64,
+    /// Nesterov momentum for SGD.
+    pub nesterov: bool,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+}
+
+impl Default for OptimizerConfig {
+    /// RotNet's settings: "SGD with batch size 128, momentum 0.9, weight decay 5e-4 and lr of
+    /// 0.1" (Gidaris et al. 2018, section 3.1); Nesterov as in their released code.
+    fn default() -> Self {
+        Self {
+            kind: OptimizerKind::Sgd,
+            lr: 0.1,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 5e-4,
+        }
+    }
+}
+
+/// How the learning rate changes over training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleKind {
+    /// The peak rate throughout.
+    Constant,
+    /// Multiplied by `gamma` at each milestone epoch.
+    Step,
+    /// Cosine decay from the peak to `min_lr` over the run.
+    Cosine,
+}
+
+/// Learning-rate schedule settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// `constant`, `step` or `cosine`.
+    pub kind: ScheduleKind,
+    /// Linear warm-up from 0 over this many epochs (fractions allowed).
+    pub warmup_epochs: f64,
+    /// Epochs at which a step schedule multiplies the rate by `gamma`.
+    pub milestones: Vec<usize>,
+    /// Step factor.
+    pub gamma: f64,
+    /// Final rate of the cosine schedule.
+    pub min_lr: f64,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            kind: ScheduleKind::Cosine,
+            warmup_epochs: 0.0,
+            milestones: Vec::new(),
+            gamma: 0.2,
+            min_lr: 0.0,
+        }
+    }
+}
+
+/// The training loop's settings, shared by every method.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Seeds initialisation, the data split, data order and every generated sample.
+    pub seed: u64,
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// Source images per step (a rotation batch holds four times as many tensors).
+    pub batch_size: usize,
+    /// Images are brought to `image_size` x `image_size` before the generator sees them;
+    /// `None` keeps the first image's size.
+    pub image_size: Option<usize>,
+    /// Images are brought to this many channels (1 or 3); `None` keeps the first image's.
+    pub channels: Option<usize>,
+    /// Fraction of images held out for validation.
+    pub val_fraction: f64,
+    /// Use at most this many images of the source (a seeded random subset).
+    pub max_images: Option<usize>,
+    /// Also keep a checkpoint every this many epochs (0: only last and best).
+    pub checkpoint_every: usize,
+    /// Threads that generate samples.
+    pub workers: usize,
+    /// Optimiser settings.
+    pub optimizer: OptimizerConfig,
+    /// Learning-rate schedule.
+    pub schedule: ScheduleConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            epochs: 10,
+            batch_size: 64,
+            image_size: None,
+            channels: None,
+            val_fraction: 0.1,
+            max_images: None,
+            checkpoint_every: 0,
+            workers: 2,
+            optimizer: OptimizerConfig::default(),
+            schedule: ScheduleConfig::default(),
+        }
+    }
+}
+
+/// A whole run: the loop's settings, the backbone and each method's own section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Training-loop settings.
+    pub train: TrainConfig,
+    /// The backbone every method trains.
+    pub backbone: BackboneConfig,
+    /// Rotation (RotNet) settings.
+    pub rotation: RotationConfig,
+}
+
+fn invalid(what: &'static str, reason: impl Into<String>) -> TrainError {
+    TrainError::InvalidConfig {
+        what,
+        reason: reason.into(),
+    }
+}
+
+impl RunConfig {
+    /// Reads a TOML file; unknown keys and wrong types are errors naming the key.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        let value: toml::Table = toml::from_str(&text).map_err(|e| TrainError::Config {
+            origin: path.display().to_string(),
+            reason: e.message().to_string(),
+        })?;
+        Self::from_table(value, &path.display().to_string())
+    }
+
+    fn from_table(table: toml::Table, origin: &str) -> Result<Self> {
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            TrainError::Config {
+                origin: origin.to_string(),
+                reason: format!("{}: {}", e.path(), e.inner()),
+            }
+        })
+    }
+
+    /// Applies `key=value` overrides (`train.epochs=3`, `optimizer.lr=0.01` also accepted
+    /// under `train.`); values are TOML (`[64, 128]`, `true`, `"nin"`), bare words are strings.
+    pub fn with_overrides(self, overrides: &[String]) -> Result<Self> {
+        if overrides.is_empty() {
+            return Ok(self);
+        }
+        let mut table = match toml::Value::try_from(&self) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => unreachable!("a RunConfig serialises to a table"),
+        };
+        for item in overrides {
+            let (key, raw) = item.split_once('=').ok_or_else(|| TrainError::Config {
+                origin: "--set".into(),
+                reason: format!("'{item}' is not key=value"),
+            })?;
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+            let mut node = &mut table;
+            let parts: Vec<&str> = key.trim().split('.').collect();
+            for part in &parts[..parts.len() - 1] {
+                node = match node
+                    .entry(part.to_string())
+                    .or_insert_with(|| toml::Value::Table(Default::default()))
+                {
+                    toml::Value::Table(t) => t,
+                    _ => {
+                        return Err(TrainError::Config {
+                            origin: "--set".into(),
+                            reason: format!("'{key}': '{part}' is not a section"),
+                        });
+                    }
+                };
+            }
+            node.insert(parts[parts.len() - 1].to_string(), value);
+        }
+        Self::from_table(table, "--set")
+    }
+
+    /// Checks values that would otherwise fail deep inside training, naming the key.
+    pub fn validate(&self) -> Result<()> {
+        let t = &self.train;
+        if t.epochs == 0 {
+            return Err(invalid("train.epochs", "must be at least 1"));
+        }
+        if t.batch_size == 0 {
+            return Err(invalid("train.batch_size", "must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&t.val_fraction) {
+            return Err(invalid(
+                "train.val_fraction",
+                format!("{} is not in [0, 1)", t.val_fraction),
+            ));
+        }
+        if let Some(c) = t.channels
+            && c != 1
+            && c != 3
+        {
+            return Err(invalid("train.channels", format!("{c}: must be 1 or 3")));
+        }
+        if t.image_size == Some(0) {
+            return Err(invalid("train.image_size", "must be positive"));
+        }
+        if t.workers == 0 {
+            return Err(invalid("train.workers", "must be at least 1"));
+        }
+        let o = &t.optimizer;
+        if !(o.lr.is_finite() && o.lr > 0.0) {
+            return Err(invalid(
+                "train.optimizer.lr",
+                format!("{} is not a positive number", o.lr),
+            ));
+        }
+        if !(0.0..1.0).contains(&o.momentum) {
+            return Err(invalid(
+                "train.optimizer.momentum",
+                format!("{} is not in [0, 1)", o.momentum),
+            ));
+        }
+        if o.weight_decay < 0.0 {
+            return Err(invalid(
+                "train.optimizer.weight_decay",
+                "must not be negative",
+            ));
+        }
+        let s = &t.schedule;
+        if s.warmup_epochs < 0.0 || s.gamma <= 0.0 || s.min_lr < 0.0 {
+            return Err(invalid(
+                "train.schedule",
+                "warmup_epochs and min_lr must be >= 0 and gamma > 0",
+            ));
+        }
+        self.backbone
+            .validate()
+            .map_err(|reason| invalid("backbone", reason))?;
+        if self.rotation.crop == Some(0) {
+            return Err(invalid("rotation.crop", "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML text, as saved in a run folder.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a RunConfig always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_files_keep_defaults_and_round_trip() {
+        let table: toml::Table =
+            toml::from_str("[train]\nepochs = 3\n[rotation]\nflip = false").unwrap();
+        let config = RunConfig::from_table(table, "test").unwrap();
+        assert_eq!(config.train.epochs, 3);
+        assert_eq!(config.train.batch_size, TrainConfig::default().batch_size);
+        assert!(!config.rotation.flip);
+        let again: RunConfig = toml::from_str(&config.to_toml()).unwrap();
+        assert_eq!(again, config);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let table: toml::Table = toml::from_str("[train]\nepochz = 3").unwrap();
+        let err = RunConfig::from_table(table, "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("epochz") && err.contains("f.toml"), "{err}");
+        let table: toml::Table = toml::from_str("[train]\nbatch_size = \"big\"").unwrap();
+        let err = RunConfig::from_table(table, "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("train.batch_size"), "{err}");
+    }
+
+    #[test]
+    fn overrides_parse_toml_values() {
+        let config = RunConfig::default()
+            .with_overrides(&[
+                "train.epochs=2".into(),
+                "train.optimizer.kind=adam".into(),
+                "backbone.widths=[8, 16]".into(),
+                "rotation.crop=24".into(),
+            ])
+            .unwrap();
+        assert_eq!(config.train.epochs, 2);
+        assert_eq!(config.train.optimizer.kind, OptimizerKind::Adam);
+        assert_eq!(config.backbone.widths, [8, 16]);
+        assert_eq!(config.rotation.crop, Some(24));
+        let err = RunConfig::default()
+            .with_overrides(&["train.nope=1".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nope"), "{err}");
+        let err = RunConfig::default()
+            .with_overrides(&["train.epochs=many".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("train.epochs"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let mut config = RunConfig::default();
+        config.train.val_fraction = 1.5;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("val_fraction")
+        );
+        assert!(RunConfig::default().validate().is_ok());
+    }
+}
