@@ -101,6 +101,8 @@ enum Protocol {
     Linear,
     /// Weighted k-nearest-neighbours on cosine similarity.
     Knn,
+    /// The linear probe trained on only `--per-class` labels per class.
+    Few,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,8 +136,9 @@ struct FeatureArgs {
 
 #[derive(Args, Debug)]
 struct EvalArgs {
-    /// `linear` or `knn`.
-    protocol: Protocol,
+    /// One or more of `linear`, `knn`, `few`; all share one feature extraction.
+    #[arg(required = true)]
+    protocols: Vec<Protocol>,
     #[command(flatten)]
     features: FeatureArgs,
     /// Labelled training images for the probe or the k-NN memory bank.
@@ -144,9 +147,9 @@ struct EvalArgs {
     /// Labelled test images (default: the test split of `sample` or `fashion-mnist`).
     #[arg(long)]
     test: Option<String>,
-    /// Use only this many training labels per class.
-    #[arg(long)]
-    per_class: Option<usize>,
+    /// Training labels per class for `few`.
+    #[arg(long, default_value_t = 100)]
+    per_class: usize,
     /// Neighbours for k-NN.
     #[arg(long, default_value_t = 20)]
     k: usize,
@@ -329,50 +332,35 @@ fn evaluate(args: &EvalArgs) -> anyhow::Result<()> {
     };
     let (mut sets, state) = features(&args.features, &[&args.data, &test])?;
     let test_features = sets.pop().context("test features")?;
-    let mut train_features = sets.pop().context("train features")?;
-    if let Some(n) = args.per_class {
-        train_features = train_features.per_class(n, state.seed);
-    }
+    let train_features = sets.pop().context("train features")?;
     let device = args.features.backend.device()?;
-    let accuracy = match args.protocol {
-        Protocol::Knn => eval::knn_accuracy(
-            &train_features,
-            &test_features,
-            args.k,
-            args.temperature,
-            &device,
-        )?,
-        Protocol::Linear => {
-            let config = ProbeConfig {
-                epochs: args.probe_epochs,
-                seed: state.seed,
-                ..ProbeConfig::default()
-            };
-            eval::linear_probe(&train_features, &test_features, &config, &device)?
-        }
+    let probe = ProbeConfig {
+        epochs: args.probe_epochs,
+        seed: state.seed,
+        ..ProbeConfig::default()
     };
-    println!(
-        "{} accuracy {:.2}% ({} {}, block {}, {} dims, {} train / {} test images{})",
-        match args.protocol {
-            Protocol::Linear => "linear-probe",
-            Protocol::Knn => "k-NN",
-        },
-        100.0 * accuracy,
-        state.method,
-        if args.features.random_init {
-            "random init"
-        } else {
-            "pretrained"
-        },
-        args.features
-            .block
-            .map_or("last".to_string(), |b| b.to_string()),
-        train_features.dim,
-        train_features.len(),
-        test_features.len(),
-        args.per_class
-            .map_or(String::new(), |n| format!(", {n} labels per class")),
-    );
+    for protocol in &args.protocols {
+        let (name, train) = match protocol {
+            Protocol::Few => ("linear-probe", train_features.per_class(args.per_class, state.seed)),
+            Protocol::Linear => ("linear-probe", train_features.clone()),
+            Protocol::Knn => ("k-NN", train_features.clone()),
+        };
+        let accuracy = match protocol {
+            Protocol::Knn => eval::knn_accuracy(&train, &test_features, args.k, args.temperature, &device)?,
+            Protocol::Linear | Protocol::Few => eval::linear_probe(&train, &test_features, &probe, &device)?,
+        };
+        println!(
+            "{name} accuracy {:.2}% ({} {}, block {}, {} dims, {} train / {} test images{})",
+            100.0 * accuracy,
+            state.method,
+            if args.features.random_init { "random init" } else { "pretrained" },
+            args.features.block.map_or("last".to_string(), |b| b.to_string()),
+            train.dim,
+            train.len(),
+            test_features.len(),
+            if *protocol == Protocol::Few { format!(", {} labels per class", args.per_class) } else { String::new() },
+        );
+    }
     Ok(())
 }
 

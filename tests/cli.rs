@@ -163,6 +163,7 @@ fn train_resume_eval_embed_and_show() {
     let out = selfsup(&[
         "eval",
         "linear",
+        "few",
         "--checkpoint",
         run_s,
         "--data",
@@ -185,7 +186,8 @@ fn train_resume_eval_embed_and_show() {
         stdout.contains("linear-probe accuracy") && stdout.contains("random init"),
         "{stdout}"
     );
-    assert!(stdout.contains("100 train / 1000 test"), "{stdout}");
+    assert!(stdout.contains("1000 train / 1000 test"), "{stdout}");
+    assert!(stdout.contains("100 train / 1000 test images, 10 labels per class"), "{stdout}");
 
     let emb = dir.path().join("emb");
     let out = selfsup(&[
