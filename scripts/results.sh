@@ -4,17 +4,18 @@
 # probes on globally pooled and grid-pooled features, and a probe on 100 labels per class.
 #
 #   apt-get install dataset-fashion-mnist
-#   scripts/results.sh                      # IMAGES=20000 EPOCHS=3 RUN=runs/rotnet-fmnist
+#   scripts/results.sh                      # IMAGES=10000 EPOCHS=3 RUN=runs/rotnet-fmnist
 #
 # Prints markdown rows; the pretraining log and timing go to $RUN/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-IMAGES=${IMAGES:-20000}
+IMAGES=${IMAGES:-10000}
 EPOCHS=${EPOCHS:-3}
 RUN=${RUN:-runs/rotnet-fmnist}
 cargo build --release --quiet
 BIN=target/release/selfsup
 
+mkdir -p "$(dirname "$RUN")"
 if [ ! -f "$RUN/checkpoints/last/state.json" ]; then
     start=$(date +%s)
     $BIN train rotation --data fashion-mnist --out "$RUN" \

@@ -341,24 +341,41 @@ fn evaluate(args: &EvalArgs) -> anyhow::Result<()> {
     };
     for protocol in &args.protocols {
         let (name, train) = match protocol {
-            Protocol::Few => ("linear-probe", train_features.per_class(args.per_class, state.seed)),
+            Protocol::Few => (
+                "linear-probe",
+                train_features.per_class(args.per_class, state.seed),
+            ),
             Protocol::Linear => ("linear-probe", train_features.clone()),
             Protocol::Knn => ("k-NN", train_features.clone()),
         };
         let accuracy = match protocol {
-            Protocol::Knn => eval::knn_accuracy(&train, &test_features, args.k, args.temperature, &device)?,
-            Protocol::Linear | Protocol::Few => eval::linear_probe(&train, &test_features, &probe, &device)?,
+            Protocol::Knn => {
+                eval::knn_accuracy(&train, &test_features, args.k, args.temperature, &device)?
+            }
+            Protocol::Linear | Protocol::Few => {
+                eval::linear_probe(&train, &test_features, &probe, &device)?
+            }
         };
         println!(
             "{name} accuracy {:.2}% ({} {}, block {}, {} dims, {} train / {} test images{})",
             100.0 * accuracy,
             state.method,
-            if args.features.random_init { "random init" } else { "pretrained" },
-            args.features.block.map_or("last".to_string(), |b| b.to_string()),
+            if args.features.random_init {
+                "random init"
+            } else {
+                "pretrained"
+            },
+            args.features
+                .block
+                .map_or("last".to_string(), |b| b.to_string()),
             train.dim,
             train.len(),
             test_features.len(),
-            if *protocol == Protocol::Few { format!(", {} labels per class", args.per_class) } else { String::new() },
+            if *protocol == Protocol::Few {
+                format!(", {} labels per class", args.per_class)
+            } else {
+                String::new()
+            },
         );
     }
     Ok(())

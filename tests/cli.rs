@@ -187,7 +187,10 @@ fn train_resume_eval_embed_and_show() {
         "{stdout}"
     );
     assert!(stdout.contains("1000 train / 1000 test"), "{stdout}");
-    assert!(stdout.contains("100 train / 1000 test images, 10 labels per class"), "{stdout}");
+    assert!(
+        stdout.contains("100 train / 1000 test images, 10 labels per class"),
+        "{stdout}"
+    );
 
     let emb = dir.path().join("emb");
     let out = selfsup(&[

@@ -98,6 +98,19 @@ impl Features {
             })
     }
 
+    /// Labels of a non-empty labelled training set and test set, and the number of classes.
+    fn labelled_pair(&self, test: &Features) -> Result<(Vec<i64>, Vec<i64>, usize)> {
+        if self.is_empty() || test.is_empty() {
+            return Err(TrainError::InvalidConfig {
+                what: "evaluation data",
+                reason: "no images".into(),
+            });
+        }
+        let (train, test) = (self.labels_required()?, test.labels_required()?);
+        let classes = train.iter().chain(&test).copied().max().unwrap_or(0) as usize + 1;
+        Ok((train, test, classes))
+    }
+
     fn tensor(&self, device: &Device) -> Tensor<2> {
         Tensor::from_data(
             TensorData::new(self.data.clone(), [self.len(), self.dim]),
@@ -180,21 +193,7 @@ pub fn knn_accuracy(
     temperature: f64,
     device: &Device,
 ) -> Result<f64> {
-    let train_labels = train.labels_required()?;
-    let test_labels = test.labels_required()?;
-    if train.is_empty() || test.is_empty() {
-        return Err(TrainError::InvalidConfig {
-            what: "evaluation data",
-            reason: "no images".into(),
-        });
-    }
-    let classes = train_labels
-        .iter()
-        .chain(&test_labels)
-        .copied()
-        .max()
-        .unwrap_or(0) as usize
-        + 1;
+    let (train_labels, test_labels, classes) = train.labelled_pair(test)?;
     let k = k.clamp(1, train.len());
     let bank = l2_normalize(train.tensor(device)).transpose(); // [dim, n_train]
     let mut correct = 0usize;
@@ -263,21 +262,7 @@ pub fn linear_probe(
     config: &ProbeConfig,
     device: &Device,
 ) -> Result<f64> {
-    let train_labels = train.labels_required()?;
-    let test_labels = test.labels_required()?;
-    if train.is_empty() || test.is_empty() {
-        return Err(TrainError::InvalidConfig {
-            what: "evaluation data",
-            reason: "no images".into(),
-        });
-    }
-    let classes = train_labels
-        .iter()
-        .chain(&test_labels)
-        .copied()
-        .max()
-        .unwrap_or(0) as usize
-        + 1;
+    let (train_labels, test_labels, classes) = train.labelled_pair(test)?;
     let ad = device.clone().autodiff();
     ad.seed(config.seed);
     let x = train.tensor(&ad);

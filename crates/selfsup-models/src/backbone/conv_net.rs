@@ -3,7 +3,7 @@
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
-use super::ConvBlock;
+use super::{ConvBlock, block_widths, run_blocks};
 
 /// Configuration to create a [`ConvNet`] using the [init function](ConvNetConfig::init).
 #[derive(Config, Debug)]
@@ -66,24 +66,14 @@ impl ConvNet {
     /// # Shapes
     /// - `x`: `[batch, in_channels, h, w]` -> block `b`: `[batch, widths[b], h / 2^b, w / 2^b]`
     pub fn forward_blocks(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        let mut outputs: Vec<Tensor<4>> = Vec::with_capacity(self.blocks.len());
-        let mut x = x;
-        for (b, block) in self.blocks.iter().enumerate() {
-            if b > 0 {
-                x = self.pool.forward(x);
-            }
-            x = block.iter().fold(x, |x, layer| layer.forward(x));
-            outputs.push(x.clone());
-        }
-        outputs
+        run_blocks(&self.blocks, x, |b, x| {
+            if b > 0 { self.pool.forward(x) } else { x }
+        })
     }
 
     /// Output channels of each block.
     pub fn block_channels(&self) -> Vec<usize> {
-        self.blocks
-            .iter()
-            .map(|b| b.last().map_or(0, |l| l.bn.gamma.dims()[0]))
-            .collect()
+        block_widths(&self.blocks)
     }
 }
 

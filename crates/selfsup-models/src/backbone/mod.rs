@@ -143,6 +143,32 @@ impl Backbone {
     }
 }
 
+/// Runs `blocks` in turn, applying `between(b, x)` before block `b` (pooling), and returns
+/// every block's output: the forward pass both backbones share.
+fn run_blocks(
+    blocks: &[Vec<ConvBlock>],
+    x: Tensor<4>,
+    between: impl Fn(usize, Tensor<4>) -> Tensor<4>,
+) -> Vec<Tensor<4>> {
+    let mut outputs: Vec<Tensor<4>> = Vec::with_capacity(blocks.len());
+    let mut x = x;
+    for (b, block) in blocks.iter().enumerate() {
+        x = block
+            .iter()
+            .fold(between(b, x), |x, layer| layer.forward(x));
+        outputs.push(x.clone());
+    }
+    outputs
+}
+
+/// Output channels of each block: its last layer's.
+fn block_widths(blocks: &[Vec<ConvBlock>]) -> Vec<usize> {
+    blocks
+        .iter()
+        .map(|b| b.last().map_or(0, |l| l.bn.gamma.dims()[0]))
+        .collect()
+}
+
 /// Global average pooling: `[batch, c, h, w]` -> `[batch, c]`.
 pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     let [batch, channels, _, _] = x.dims();

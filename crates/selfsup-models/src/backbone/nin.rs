@@ -10,7 +10,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
-use super::ConvBlock;
+use super::{ConvBlock, block_widths, run_blocks};
 
 /// Configuration to create a [`Nin`] using the [init function](NinConfig::init).
 #[derive(Config, Debug)]
@@ -70,26 +70,16 @@ impl Nin {
     /// - `x`: `[batch, in_channels, h, w]` -> block 1 `[batch, 96, h, w]`, block 2
     ///   `[batch, 192, h/2, w/2]`, later blocks `[batch, 192, h/4, w/4]` (rounded up)
     pub fn forward_blocks(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        let mut outputs: Vec<Tensor<4>> = Vec::with_capacity(self.blocks.len());
-        let mut x = x;
-        for (b, block) in self.blocks.iter().enumerate() {
-            x = match b {
-                1 => self.max_pool.forward(x),
-                2 => self.avg_pool.forward(x),
-                _ => x,
-            };
-            x = block.iter().fold(x, |x, layer| layer.forward(x));
-            outputs.push(x.clone());
-        }
-        outputs
+        run_blocks(&self.blocks, x, |b, x| match b {
+            1 => self.max_pool.forward(x),
+            2 => self.avg_pool.forward(x),
+            _ => x,
+        })
     }
 
     /// Output channels of each block.
     pub fn block_channels(&self) -> Vec<usize> {
-        self.blocks
-            .iter()
-            .map(|b| b.last().map_or(0, |l| l.bn.gamma.dims()[0]))
-            .collect()
+        block_widths(&self.blocks)
     }
 }
 
