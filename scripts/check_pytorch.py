@@ -25,10 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ---- the equivalent modules, as in docs/pytorch.md -------------------------------------------
 def batch_norm(channels):
-    bn = nn.BatchNorm2d(channels)  # eps 1e-5, momentum 0.1, as Burn's
-    # selfsup does not store PyTorch's step counter; without it the state dicts match exactly.
-    bn.register_buffer("num_batches_tracked", None)
-    return bn
+    return nn.BatchNorm2d(channels)  # eps 1e-5, momentum 0.1, as Burn's
 
 
 class ConvBlock(nn.Module):
