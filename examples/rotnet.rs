@@ -18,7 +18,7 @@ use selfsup::train::{BackendKind, ImageBatcher, Method, RunConfig, RunOptions};
 #[derive(Parser, Debug)]
 struct Args {
     /// Pretraining epochs over the 4,500 training images (500 are held out for validation).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 3)]
     epochs: usize,
     /// The run folder.
     #[arg(long, default_value = "runs/rotnet-sample")]
