@@ -165,7 +165,6 @@ fn measure<M: SpecNet>(
         step();
     });
     let (train_s, step_ms, train_other, losses) = timed(args.steps, &mut step);
-    drop(step);
     let model = slot.take().expect("trained model").valid();
     (0..args.warmup).for_each(|_| {
         model.probe(x_infer.clone());

@@ -9,13 +9,15 @@ use crate::image::Image;
 
 /// D65 reference white in XYZ (Y = 1).
 const WHITE: [f32; 3] = [0.950_47, 1.0, 1.088_83];
-/// sRGB (linear) -> XYZ, IEC 61966-2-1.
+/// sRGB (linear) -> XYZ, IEC 61966-2-1 (the published 7-digit values, kept as published).
+#[allow(clippy::excessive_precision)]
 const RGB_TO_XYZ: [[f32; 3]; 3] = [
     [0.412_456_4, 0.357_576_1, 0.180_437_5],
     [0.212_672_9, 0.715_152_2, 0.072_175_0],
     [0.019_333_9, 0.119_192_0, 0.950_304_1],
 ];
 /// XYZ -> sRGB (linear), the inverse of [`RGB_TO_XYZ`].
+#[allow(clippy::excessive_precision)]
 const XYZ_TO_RGB: [[f32; 3]; 3] = [
     [3.240_454_2, -1.537_138_5, -0.498_531_4],
     [-0.969_266_0, 1.876_010_8, 0.041_556_0],

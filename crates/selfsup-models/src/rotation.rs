@@ -14,19 +14,11 @@ use crate::backbone::{Backbone, BackboneConfig, global_avg_pool};
 use crate::pretext_model::{PretextModel, StepOutput, count_correct};
 
 /// Configuration to create a [`RotNet`] using the [init function](RotNetConfig::init).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RotNetConfig {
     /// The backbone.
     pub backbone: BackboneConfig,
-}
-
-impl Default for RotNetConfig {
-    fn default() -> Self {
-        Self {
-            backbone: BackboneConfig::default(),
-        }
-    }
 }
 
 impl RotNetConfig {

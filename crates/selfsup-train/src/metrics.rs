@@ -59,6 +59,25 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+/// One line of `metrics.csv`.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Optimiser steps taken so far.
+    pub step: usize,
+    /// `train` or `val`.
+    pub split: &'a str,
+    /// Loss of the step (train) or mean loss (val).
+    pub loss: f64,
+    /// Pretext accuracy, for classification pretexts.
+    pub accuracy: Option<f64>,
+    /// Learning rate.
+    pub lr: f64,
+    /// Throughput of the step (train only).
+    pub images_per_second: Option<f64>,
+}
+
 /// The per-step CSV log, `metrics.csv`: `epoch,step,split,loss,accuracy,lr,images_per_second`.
 #[derive(Debug)]
 pub struct MetricsLog {
@@ -101,22 +120,18 @@ impl MetricsLog {
     }
 
     /// Appends one row.
-    pub fn row(
-        &mut self,
-        epoch: usize,
-        step: usize,
-        split: &str,
-        loss: f64,
-        accuracy: Option<f64>,
-        lr: f64,
-        images_per_second: Option<f64>,
-    ) -> Result<()> {
+    pub fn row(&mut self, row: Row<'_>) -> Result<()> {
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
         writeln!(
             self.file,
-            "{epoch},{step},{split},{loss:.6},{},{lr:.6e},{}",
-            opt(accuracy),
-            opt(images_per_second)
+            "{},{},{},{:.6},{},{:.6e},{}",
+            row.epoch,
+            row.step,
+            row.split,
+            row.loss,
+            opt(row.accuracy),
+            row.lr,
+            opt(row.images_per_second)
         )
         .map_err(|e| TrainError::io(&self.path, e))
     }
@@ -142,8 +157,16 @@ mod tests {
         let path = dir.path().join("metrics.csv");
         let mut log = MetricsLog::open(&path, 0).unwrap();
         for step in 1..=4 {
-            log.row(1, step, "train", 0.5, None, 0.1, Some(10.0))
-                .unwrap();
+            log.row(Row {
+                epoch: 1,
+                step,
+                split: "train",
+                loss: 0.5,
+                accuracy: None,
+                lr: 0.1,
+                images_per_second: Some(10.0),
+            })
+            .unwrap();
         }
         drop(log);
         MetricsLog::open(&path, 2).unwrap();

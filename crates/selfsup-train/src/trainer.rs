@@ -23,7 +23,7 @@ use crate::config::{OptimizerConfig, OptimizerKind, RunConfig};
 use crate::curve;
 use crate::error::{Result, TrainError};
 use crate::loader::{EpochPlan, epoch_order};
-use crate::metrics::{EpochRecord, MetricsLog, Tally};
+use crate::metrics::{EpochRecord, MetricsLog, Row, Tally};
 use crate::schedule::learning_rate;
 use crate::task::PretextTask;
 
@@ -232,15 +232,15 @@ pub fn train<T: PretextTask>(
             busy += seconds;
             inputs += n;
             let rate = n as f64 / seconds;
-            log.row(
-                epoch + 1,
+            log.row(Row {
+                epoch: epoch + 1,
                 step,
-                "train",
-                f64::from(loss),
-                correct.map(|(c, n)| c as f64 / n as f64),
+                split: "train",
+                loss: f64::from(loss),
+                accuracy: correct.map(|(c, n)| c as f64 / n as f64),
                 lr,
-                Some(rate),
-            )?;
+                images_per_second: Some(rate),
+            })?;
             progress.inc(1);
             progress.set_message(format!(
                 "loss {:.4}{} lr {lr:.2e}",
@@ -256,7 +256,15 @@ pub fn train<T: PretextTask>(
             .then(|| validate(task, &model, &plan, &split.val))
             .transpose()?;
         if let Some(v) = &val {
-            log.row(epoch + 1, step, "val", v.loss(), v.accuracy(), lr, None)?;
+            log.row(Row {
+                epoch: epoch + 1,
+                step,
+                split: "val",
+                loss: v.loss(),
+                accuracy: v.accuracy(),
+                lr,
+                images_per_second: None,
+            })?;
         }
         let record = EpochRecord {
             epoch: epoch + 1,

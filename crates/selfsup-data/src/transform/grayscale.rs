@@ -10,8 +10,12 @@ pub fn grayscale(img: &Image) -> Image {
     let n = img.height() * img.width();
     let c = img.channels();
     let mut out = vec![0.0; n];
-    for ch in 0..c {
-        let weight = if c == 3 { LUMA[ch] } else { 1.0 / c as f32 };
+    let weights = if c == 3 {
+        LUMA.to_vec()
+    } else {
+        vec![1.0 / c as f32; c]
+    };
+    for (ch, weight) in weights.into_iter().enumerate() {
         for (o, v) in out.iter_mut().zip(img.plane(ch)) {
             *o += weight * v;
         }
