@@ -76,25 +76,13 @@ fn training_lowers_the_loss_and_writes_the_run_folder() {
 /// Trains through the CLI in a child process with one Rayon thread: flex's parallel reductions
 /// split work by thread availability, so only a single-threaded run is bitwise repeatable when
 /// other work (here: the other tests) competes for the cores.
-fn cli_train(args: &[&str]) {
-    let mut tiny_args = vec![];
-    for o in [
-        "train.batch_size=16",
-        "train.max_images=96",
-        "train.val_fraction=0.25",
-        "train.image_size=16",
-        "train.optimizer.kind=\"adam\"",
-        "train.optimizer.lr=0.003",
-        "train.schedule.kind=\"constant\"",
-        "backbone.widths=[4, 8]",
-    ] {
-        tiny_args.extend(["--set", o]);
-    }
+fn cli_train(config: &Path, args: &[&str]) {
     let resuming = args.contains(&"--resume");
+    let config = ["--config", config.to_str().unwrap()];
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_selfsup"))
         .args(["train", "rotation", "--data", "sample:test"])
         .args(args)
-        .args(if resuming { &[][..] } else { &tiny_args[..] })
+        .args(if resuming { &[][..] } else { &config[..] })
         .env("RAYON_NUM_THREADS", "1")
         .output()
         .unwrap();
@@ -113,9 +101,11 @@ fn resumed_run_ends_with_the_same_weights() {
         straight.path().to_str().unwrap(),
         split.path().to_str().unwrap(),
     );
-    cli_train(&["--out", a, "--set", "train.epochs=2"]);
-    cli_train(&["--out", b, "--set", "train.epochs=1"]);
-    cli_train(&["--resume", b, "--set", "train.epochs=2"]);
+    let config = straight.path().join("tiny.toml");
+    std::fs::write(&config, tiny(1).to_toml()).unwrap();
+    cli_train(&config, &["--out", a, "--set", "train.epochs=2"]);
+    cli_train(&config, &["--out", b, "--set", "train.epochs=1"]);
+    cli_train(&config, &["--resume", b, "--set", "train.epochs=2"]);
     // Compared tensor by tensor: the file's metadata order follows a hash map and may differ.
     let weights = |d: &Path| std::fs::read(d.join("checkpoints/last").join(MODEL_FILE)).unwrap();
     let (a, b) = (weights(straight.path()), weights(split.path()));
