@@ -1,6 +1,6 @@
 //! RotNet on the bundled Fashion-MNIST sample, through the library API: pretrain on rotation
 //! prediction, save a checkpoint, then compare linear probes and k-NN on the frozen features of
-//! the pretrained and of a randomly initialised backbone.
+//! every block of the pretrained and of a randomly initialised backbone.
 //!
 //! ```text
 //! cargo run --release --example rotnet                 # about 7 minutes on 2 CPU cores
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use selfsup::data::{Split, bundled_sample};
-use selfsup::train::eval::{self, Pooling, ProbeConfig};
+use selfsup::train::eval::{self, Pooling, ProbeConfig, View};
 use selfsup::train::{BackendKind, ImageBatcher, Method, RunConfig, RunOptions};
 
 #[derive(Parser, Debug)]
@@ -55,16 +55,19 @@ fn main() -> anyhow::Result<()> {
         ("random init", None),
     ] {
         let backbone = Method::Rotation.backbone(&config, 1, weights, &device)?;
-        // The middle block and the last: the last specialises to the pretext task (see
-        // docs/results.md), the middle one transfers best.
-        for block in [1, backbone.block_channels().len() - 1] {
-            let features = |source: &dyn selfsup::data::ImageSource| {
-                eval::extract_features(&backbone, source, &conform, block, Pooling::Global, 256)
-            };
-            let train = features(train_images.as_ref())?;
-            let test = features(&test_images)?;
-            let knn = eval::knn_accuracy(&train, &test, 20, 0.07, &device)?;
-            let linear = eval::linear_probe(&train, &test, &ProbeConfig::default(), &device)?;
+        // Every block, globally pooled, from one pass over the images. The last block
+        // specialises to the pretext task; the ones before it are the features to reuse.
+        let views: Vec<View> = (0..backbone.block_channels().len())
+            .map(|block| View {
+                block,
+                pooling: Pooling::Global,
+            })
+            .collect();
+        let train = eval::extract_views(&backbone, train_images.as_ref(), &conform, &views, 256)?;
+        let test = eval::extract_views(&backbone, &test_images, &conform, &views, 256)?;
+        for (block, (train, test)) in train.iter().zip(&test).enumerate() {
+            let knn = eval::knn_accuracy(train, test, 20, 0.07, &device)?;
+            let linear = eval::linear_probe(train, test, &ProbeConfig::default(), &device)?;
             println!(
                 "{name:>12}, block {}: linear probe {:.1}%, k-NN (k=20) {:.1}% on {} test images",
                 block + 1,

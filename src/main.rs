@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use selfsup::data::pretext::{PretextGenerator, RotationGenerator, sample_rng};
 use selfsup::data::{FolderOptions, ImageSource, Summary, gallery, open_source};
 use selfsup::train::checkpoint::{self, CheckpointState};
-use selfsup::train::eval::{self, Features, Pooling, ProbeConfig};
+use selfsup::train::eval::{self, Features, Pooling, ProbeConfig, View};
 use selfsup::train::{BackendKind, ImageBatcher, Method, RunConfig, RunOptions, describe};
 
 /// Self-supervised visual representation learning on Burn.
@@ -121,12 +121,16 @@ struct FeatureArgs {
     /// Evaluate a freshly initialised backbone of the same shape instead (the baseline).
     #[arg(long)]
     random_init: bool,
-    /// Block whose output is the feature, from 1 (default: the last).
-    #[arg(long)]
-    block: Option<usize>,
-    /// How block outputs are pooled.
-    #[arg(long, value_enum, default_value = "global")]
-    pooling: PoolingArg,
+    /// Blocks whose outputs are the features, from 1 (default: the last); repeat or list
+    /// them (`--block 1,2,3`) to evaluate several from one pass over the images.
+    #[arg(long, value_delimiter = ',')]
+    block: Vec<usize>,
+    /// Evaluate every block (instead of `--block`).
+    #[arg(long, conflicts_with = "block")]
+    all_blocks: bool,
+    /// How block outputs are pooled; several (`--pooling global,grid`) are evaluated in turn.
+    #[arg(long, value_enum, value_delimiter = ',', default_values = ["global"])]
+    pooling: Vec<PoolingArg>,
     /// Dimension budget of grid pooling.
     #[arg(long, default_value_t = 2048)]
     dims: usize,
@@ -267,10 +271,17 @@ fn checkpoint_dir(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// A feature view with the words that name it in reports.
+struct NamedView {
+    view: View,
+    name: String,
+}
+
+/// Features of every requested view for each of `specs`: `sets[spec][view]`.
 fn features(
     args: &FeatureArgs,
     specs: &[&str],
-) -> anyhow::Result<(Vec<Features>, CheckpointState)> {
+) -> anyhow::Result<(Vec<Vec<Features>>, Vec<NamedView>, CheckpointState)> {
     let dir = checkpoint_dir(&args.checkpoint);
     let state = checkpoint::load_state(&dir)?;
     let method: Method = state.method.parse()?;
@@ -278,19 +289,34 @@ fn features(
     let weights = (!args.random_init).then_some(dir.as_path());
     let backbone = method.backbone(&state.config, state.in_channels, weights, &device)?;
     let blocks = backbone.block_channels().len();
-    let block = match args.block {
-        Some(b) if b == 0 || b > blocks => {
-            bail!("--block {b}: the backbone has blocks 1 to {blocks}")
-        }
-        Some(b) => b - 1,
-        None => blocks - 1,
+    let chosen = if args.all_blocks {
+        (1..=blocks).collect()
+    } else if args.block.is_empty() {
+        vec![blocks]
+    } else {
+        args.block.clone()
     };
-    let pooling = match args.pooling {
-        PoolingArg::Global => Pooling::Global,
-        PoolingArg::Grid => Pooling::Grid {
-            max_dims: args.dims,
-        },
-    };
+    if let Some(b) = chosen.iter().find(|&&b| b == 0 || b > blocks) {
+        bail!("--block {b}: the backbone has blocks 1 to {blocks}");
+    }
+    let views: Vec<NamedView> = chosen
+        .iter()
+        .flat_map(|&block| {
+            args.pooling.iter().map(move |&pooling| NamedView {
+                view: View {
+                    block: block - 1,
+                    pooling: match pooling {
+                        PoolingArg::Global => Pooling::Global,
+                        PoolingArg::Grid => Pooling::Grid {
+                            max_dims: args.dims,
+                        },
+                    },
+                },
+                name: format!("block {block} {pooling:?}").to_lowercase(),
+            })
+        })
+        .collect();
+    let plain: Vec<View> = views.iter().map(|v| v.view).collect();
     let conform = ImageBatcher::new(state.in_channels, state.image_size, state.image_size)?;
     let sets = specs
         .iter()
@@ -302,17 +328,16 @@ fn features(
                     verify: false,
                 },
             )?;
-            Ok(eval::extract_features(
+            Ok(eval::extract_views(
                 &backbone,
                 source.as_ref(),
                 &conform,
-                block,
-                pooling,
+                &plain,
                 256,
             )?)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok((sets, state))
+    Ok((sets, views, state))
 }
 
 fn default_test(data: &str) -> anyhow::Result<String> {
@@ -330,64 +355,69 @@ fn evaluate(args: &EvalArgs) -> anyhow::Result<()> {
         Some(t) => t.clone(),
         None => default_test(&args.data)?,
     };
-    let (mut sets, state) = features(&args.features, &[&args.data, &test])?;
-    let test_features = sets.pop().context("test features")?;
-    let train_features = sets.pop().context("train features")?;
+    let (mut sets, views, state) = features(&args.features, &[&args.data, &test])?;
+    let test_sets = sets.pop().context("test features")?;
+    let train_sets = sets.pop().context("train features")?;
     let device = args.features.backend.device()?;
     let probe = ProbeConfig {
         epochs: args.probe_epochs,
         seed: state.seed,
         ..ProbeConfig::default()
     };
-    for protocol in &args.protocols {
-        let (name, train) = match protocol {
-            Protocol::Few => (
-                "linear-probe",
-                train_features.per_class(args.per_class, state.seed),
-            ),
-            Protocol::Linear => ("linear-probe", train_features.clone()),
-            Protocol::Knn => ("k-NN", train_features.clone()),
-        };
-        let accuracy = match protocol {
-            Protocol::Knn => {
-                eval::knn_accuracy(&train, &test_features, args.k, args.temperature, &device)?
-            }
-            Protocol::Linear | Protocol::Few => {
-                eval::linear_probe(&train, &test_features, &probe, &device)?
-            }
-        };
-        println!(
-            "{name} accuracy {:.2}% ({} {}, block {}, {} dims, {} train / {} test images{})",
-            100.0 * accuracy,
-            state.method,
-            if args.features.random_init {
-                "random init"
-            } else {
-                "pretrained"
-            },
-            args.features
-                .block
-                .map_or("last".to_string(), |b| b.to_string()),
-            train.dim,
-            train.len(),
-            test_features.len(),
-            if *protocol == Protocol::Few {
-                format!(", {} labels per class", args.per_class)
-            } else {
-                String::new()
-            },
-        );
+    let init = if args.features.random_init {
+        "random init"
+    } else {
+        "pretrained"
+    };
+    for ((view, train_features), test_features) in views.iter().zip(&train_sets).zip(&test_sets) {
+        for protocol in &args.protocols {
+            let (name, train) = match protocol {
+                Protocol::Few => (
+                    "linear-probe",
+                    train_features.per_class(args.per_class, state.seed),
+                ),
+                Protocol::Linear => ("linear-probe", train_features.clone()),
+                Protocol::Knn => ("k-NN", train_features.clone()),
+            };
+            let accuracy = match protocol {
+                Protocol::Knn => {
+                    eval::knn_accuracy(&train, test_features, args.k, args.temperature, &device)?
+                }
+                Protocol::Linear | Protocol::Few => {
+                    eval::linear_probe(&train, test_features, &probe, &device)?
+                }
+            };
+            println!(
+                "{name} accuracy {:.2}% ({} {init}, {}, {} dims, {} train / {} test images{})",
+                100.0 * accuracy,
+                state.method,
+                view.name,
+                train.dim,
+                train.len(),
+                test_features.len(),
+                if *protocol == Protocol::Few {
+                    format!(", {} labels per class", args.per_class)
+                } else {
+                    String::new()
+                },
+            );
+        }
     }
     Ok(())
 }
 
 fn embed(args: &EmbedArgs) -> anyhow::Result<()> {
-    let (sets, _) = features(&args.features, &[&args.data])?;
-    eval::write_npy(&sets[0], &args.out)?;
+    if args.features.all_blocks || args.features.block.len() > 1 || args.features.pooling.len() > 1
+    {
+        bail!("embed writes one view: give one --block and one --pooling");
+    }
+    let (mut sets, _, _) = features(&args.features, &[&args.data])?;
+    let features = sets.remove(0).remove(0);
+    eval::write_npy(&features, &args.out)?;
     println!(
         "wrote {} features of {} dims to {}",
-        sets[0].len(),
-        sets[0].dim,
+        features.len(),
+        features.dim,
         args.out.join("features.npy").display()
     );
     Ok(())

@@ -169,9 +169,9 @@ fn train_resume_eval_embed_and_show() {
         "--data",
         "sample:test",
         "--block",
-        "1",
+        "1,2",
         "--pooling",
-        "grid",
+        "grid,global",
         "--dims",
         "64",
         "--probe-epochs",
@@ -187,6 +187,16 @@ fn train_resume_eval_embed_and_show() {
         "{stdout}"
     );
     assert!(stdout.contains("1000 train / 1000 test"), "{stdout}");
+    // Two blocks x two poolings x two protocols from one extraction.
+    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    for view in [
+        "block 1 grid",
+        "block 1 global",
+        "block 2 grid",
+        "block 2 global",
+    ] {
+        assert!(stdout.contains(view), "{view}: {stdout}");
+    }
     assert!(
         stdout.contains("100 train / 1000 test images, 10 labels per class"),
         "{stdout}"

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use selfsup::data::{ImageSource, Split, bundled_sample};
 use selfsup::models::{RotNet, RotNetConfig};
 use selfsup::train::checkpoint::{self, MODEL_FILE};
-use selfsup::train::eval::{self, Pooling, ProbeConfig};
+use selfsup::train::eval::{self, Pooling, ProbeConfig, View};
 use selfsup::train::{
     BackendKind, ImageBatcher, Method, PretextTask, RotationTask, RunConfig, RunOptions, TrainError,
 };
@@ -301,6 +301,28 @@ fn probes_and_export_run_on_checkpoint_features() {
     )
     .unwrap();
     assert_eq!(grid.dim, 4 * 5 * 5);
+    // One pass over the images for several views gives what one pass per view gives.
+    let views = [
+        View {
+            block: 0,
+            pooling: Pooling::Grid { max_dims: 100 },
+        },
+        View {
+            block: 1,
+            pooling: Pooling::Global,
+        },
+    ];
+    let both = eval::extract_views(&backbone, &source, &conform, &views, 128).unwrap();
+    for (one, alone) in both.iter().zip([&grid, &global]) {
+        assert_eq!((one.dim, &one.labels), (alone.dim, &alone.labels));
+        let diff = one
+            .data
+            .iter()
+            .zip(&alone.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "max |diff| {diff}");
+    }
     let (train, test) = (global.per_class(50, 0), global.per_class(100, 1));
     assert_eq!(train.len(), 500);
     let knn = eval::knn_accuracy(&train, &test, 5, 0.07, &flex()).unwrap();

@@ -119,6 +119,29 @@ impl Features {
     }
 }
 
+/// Which block's output to read and how to pool it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct View {
+    /// The block, from 0.
+    pub block: usize,
+    /// How its output becomes a vector.
+    pub pooling: Pooling,
+}
+
+impl View {
+    /// Pools a block output `[n, c, h, w]` into `[n, dim]`.
+    fn pool(&self, x: Tensor<4>) -> Tensor<2> {
+        let [n, c, h, w] = x.dims();
+        match self.pooling {
+            Pooling::Global => x.mean_dim(3).mean_dim(2).reshape([n, c]),
+            Pooling::Grid { max_dims } => {
+                let side = (((max_dims / c.max(1)) as f64).sqrt() as usize).clamp(1, h.min(w));
+                adaptive_avg_pool2d(x, [side, side]).reshape([n, c * side * side])
+            }
+        }
+    }
+}
+
 /// Runs `backbone` (in inference mode) over `source` and pools block `block`'s output.
 pub fn extract_features(
     backbone: &Backbone,
@@ -128,21 +151,34 @@ pub fn extract_features(
     pooling: Pooling,
     batch_size: usize,
 ) -> Result<Features> {
+    let view = View { block, pooling };
+    extract_views(backbone, source, conform, &[view], batch_size).map(|mut v| v.remove(0))
+}
+
+/// Runs `backbone` (in inference mode) over `source` once and returns the features of every
+/// view, in order: probing several blocks costs one forward pass, not one per block.
+pub fn extract_views(
+    backbone: &Backbone,
+    source: &dyn ImageSource,
+    conform: &ImageBatcher,
+    views: &[View],
+    batch_size: usize,
+) -> Result<Vec<Features>> {
     let blocks = backbone.block_channels().len();
-    if block >= blocks {
+    if let Some(view) = views.iter().find(|v| v.block >= blocks) {
         return Err(TrainError::InvalidConfig {
             what: "block",
             reason: format!(
                 "block {} does not exist: the backbone has blocks 1 to {blocks}",
-                block + 1
+                view.block + 1
             ),
         });
     }
     let backbone = backbone.valid();
     let device = backbone.devices().into_iter().next().unwrap_or_default();
-    let mut data = Vec::new();
+    let mut data = vec![Vec::new(); views.len()];
+    let mut dims = vec![0; views.len()];
     let mut labels = Vec::with_capacity(source.len());
-    let mut dim = 0;
     let indices: Vec<usize> = (0..source.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
         let mut images = Vec::with_capacity(chunk.len());
@@ -151,26 +187,28 @@ pub fn extract_features(
             images.push(conform.conform(&item.image));
             labels.push(item.label);
         }
-        let x = stack_images(&images, &device);
-        let features = backbone.forward_blocks(x).swap_remove(block);
-        let [n, c, h, w] = features.dims();
-        let pooled: Tensor<2> = match pooling {
-            Pooling::Global => features.mean_dim(3).mean_dim(2).reshape([n, c]),
-            Pooling::Grid { max_dims } => {
-                let side = (((max_dims / c.max(1)) as f64).sqrt() as usize).clamp(1, h.min(w));
-                adaptive_avg_pool2d(features, [side, side]).reshape([n, c * side * side])
-            }
-        };
-        dim = pooled.dims()[1];
-        data.extend(
-            pooled
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .map_err(|e| TrainError::Loader(format!("{e:?}")))?,
-        );
+        let outputs = backbone.forward_blocks(stack_images(&images, &device));
+        for (v, view) in views.iter().enumerate() {
+            let pooled = view.pool(outputs[view.block].clone());
+            dims[v] = pooled.dims()[1];
+            data[v].extend(
+                pooled
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .map_err(|e| TrainError::Loader(format!("{e:?}")))?,
+            );
+        }
     }
-    Ok(Features { data, dim, labels })
+    Ok(data
+        .into_iter()
+        .zip(dims)
+        .map(|(data, dim)| Features {
+            data,
+            dim,
+            labels: labels.clone(),
+        })
+        .collect())
 }
 
 fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
