@@ -20,7 +20,7 @@ struct Args {
     /// Pretraining epochs over the 4,500 training images (500 are held out for validation).
     #[arg(long, default_value_t = 3)]
     epochs: usize,
-    /// The run folder.
+    /// The run folder; a previous run there is replaced (the CLI refuses instead).
     #[arg(long, default_value = "runs/rotnet-sample")]
     out: PathBuf,
     #[arg(long, default_value = "flex")]
@@ -34,6 +34,10 @@ fn main() -> anyhow::Result<()> {
     config.train.epochs = args.epochs;
     config.train.batch_size = 32; // 128 rotated images per step, RotNet's batch
 
+    if args.out.join("checkpoints").exists() {
+        println!("replacing the previous run in {}", args.out.display());
+        std::fs::remove_dir_all(&args.out)?;
+    }
     let train_images = Arc::new(bundled_sample(Split::Train)?);
     let options = RunOptions {
         out_dir: args.out.clone(),

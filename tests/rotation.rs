@@ -71,6 +71,16 @@ fn training_lowers_the_loss_and_writes_the_run_folder() {
     // 72 training images in batches of 16: 5 steps per epoch, plus one validation row each.
     assert_eq!(csv.lines().filter(|l| l.contains(",train,")).count(), 20);
     assert_eq!(csv.lines().filter(|l| l.contains(",val,")).count(), 4);
+
+    // A fresh run in the same folder is refused before it touches the checkpoints.
+    let weights = dir.path().join("checkpoints/last/model.safetensors");
+    let before = std::fs::read(&weights).unwrap();
+    let again = Method::Rotation.train(&tiny(1), sample(), &flex(), &options(dir.path(), false));
+    assert!(
+        matches!(again, Err(TrainError::RunExists { .. })),
+        "{again:?}"
+    );
+    assert_eq!(std::fs::read(&weights).unwrap(), before);
 }
 
 /// Trains through the CLI in a child process with one Rayon thread: flex's parallel reductions

@@ -70,6 +70,14 @@ pub enum TrainError {
         /// What is wrong.
         reason: String,
     },
+    /// A new run was asked for in a folder that already holds one.
+    #[error(
+        "{path} already holds a run; continue it with --resume, or give another --out (delete the folder to start over)"
+    )]
+    RunExists {
+        /// The run folder.
+        path: std::path::PathBuf,
+    },
     /// The data loader failed (a worker's decode error, for instance).
     #[error("data loading failed: {0}")]
     Loader(String),

@@ -32,7 +32,8 @@ use crate::task::PretextTask;
 pub struct RunOptions {
     /// The run folder (`runs/NAME`): config, metrics, curve, checkpoints.
     pub out_dir: PathBuf,
-    /// Continue from `out_dir/checkpoints/last` instead of starting afresh.
+    /// Continue from `out_dir/checkpoints/last` instead of starting afresh (a fresh run refuses
+    /// a folder that already holds checkpoints: [`TrainError::RunExists`]).
     pub resume: bool,
     /// Show a progress bar (it also hides itself when stderr is not a terminal).
     pub progress: bool,
@@ -143,6 +144,10 @@ pub fn train<T: PretextTask>(
     let steps_per_epoch = split.train.len().div_ceil(t.batch_size);
     let out = &options.out_dir;
     let checkpoints = out.join("checkpoints");
+    // A fresh run would overwrite the folder's checkpoints after its first epoch.
+    if !options.resume && checkpoints.join("last").exists() {
+        return Err(TrainError::RunExists { path: out.clone() });
+    }
     std::fs::create_dir_all(&checkpoints).map_err(|e| TrainError::io(&checkpoints, e))?;
 
     let ad = device.clone().autodiff();
