@@ -242,6 +242,16 @@ fn checkpoint_uses_pytorch_names_and_layouts() {
             .iter()
             .all(|n| !n.contains("gamma") && !n.contains("ConvNet"))
     );
+    // Readable like the sidecar, not private to the writer (burn-store writes 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |f: &str| {
+            let path = dir.path().join("checkpoints/last").join(f);
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode(MODEL_FILE), mode("state.json"));
+    }
 }
 
 #[cfg(feature = "ndarray")]

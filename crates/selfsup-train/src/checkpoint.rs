@@ -118,7 +118,29 @@ pub fn save_weights<M: Module>(model: &M, path: &Path) -> Result<()> {
         .metadata("producer", "selfsup");
     model
         .save_into(&mut store)
-        .map_err(|e| TrainError::checkpoint(path, e))
+        .map_err(|e| TrainError::checkpoint(path, e))?;
+    readable_by_others(path)
+}
+
+/// burn-store publishes the file from a private temporary (mode 0600); give it the mode a plain
+/// `File::create` would, so that other users and tools on the machine can read the weights.
+/// The folder's mode stands in for the umask: `create_dir_all` made it `0777 & !umask`.
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let umasked = std::fs::metadata(dir)
+        .map_err(|e| TrainError::io(dir, e))?
+        .permissions()
+        .mode()
+        & 0o666;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(umasked))
+        .map_err(|e| TrainError::io(path, e))
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_path: &Path) -> Result<()> {
+    Ok(())
 }
 
 /// Loads PyTorch-style safetensors weights into `model`, failing on any missing, surplus or
