@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use selfsup_data::ImageSource;
-use selfsup_models::backbone::Backbone;
+use selfsup_models::backbone::{Backbone, global_avg_pool};
 
 use crate::batch::{ImageBatcher, stack_images};
 use crate::error::{Result, TrainError};
@@ -133,7 +133,7 @@ impl View {
     fn pool(&self, x: Tensor<4>) -> Tensor<2> {
         let [n, c, h, w] = x.dims();
         match self.pooling {
-            Pooling::Global => x.mean_dim(3).mean_dim(2).reshape([n, c]),
+            Pooling::Global => global_avg_pool(x),
             Pooling::Grid { max_dims } => {
                 let side = (((max_dims / c.max(1)) as f64).sqrt() as usize).clamp(1, h.min(w));
                 adaptive_avg_pool2d(x, [side, side]).reshape([n, c * side * side])
