@@ -1,5 +1,6 @@
 //! The `selfsup` command-line tool.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -374,10 +375,10 @@ fn evaluate(args: &EvalArgs) -> anyhow::Result<()> {
             let (name, train) = match protocol {
                 Protocol::Few => (
                     "linear-probe",
-                    train_features.per_class(args.per_class, state.seed),
+                    Cow::Owned(train_features.per_class(args.per_class, state.seed)),
                 ),
-                Protocol::Linear => ("linear-probe", train_features.clone()),
-                Protocol::Knn => ("k-NN", train_features.clone()),
+                Protocol::Linear => ("linear-probe", Cow::Borrowed(train_features)),
+                Protocol::Knn => ("k-NN", Cow::Borrowed(train_features)),
             };
             let accuracy = match protocol {
                 Protocol::Knn => {
