@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use selfsup::data::{Split, bundled_sample};
+use selfsup::data::{ImageSource, Split, bundled_sample};
+use selfsup::train::checkpoint::load_network;
 use selfsup::train::eval::{self, Pooling, ProbeConfig, View};
-use selfsup::train::{BackendKind, ImageBatcher, Method, RunConfig, RunOptions};
+use selfsup::train::{BackendKind, Method, RunConfig, RunOptions};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -30,7 +31,7 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let device = args.backend.device()?;
-    let mut config = RunConfig::default();
+    let mut config = RunConfig::for_method(Method::Rotation);
     config.train.epochs = args.epochs;
     config.train.batch_size = 32; // 128 rotated images per step, RotNet's batch
 
@@ -41,24 +42,23 @@ fn main() -> anyhow::Result<()> {
     let train_images = Arc::new(bundled_sample(Split::Train)?);
     let options = RunOptions {
         out_dir: args.out.clone(),
-        resume: false,
         progress: true,
+        data_spec: Some("sample:train".into()),
+        ..RunOptions::default()
     };
     let history = Method::Rotation.train(&config, train_images.clone(), &device, &options)?;
     let last = history.last().expect("at least one epoch");
     println!(
         "pretext (rotation) validation accuracy: {:.1}%",
-        100.0 * last.val_accuracy.unwrap_or(0.0)
+        100.0 * last.val.get("accuracy").copied().unwrap_or(0.0)
     );
 
     let test_images = bundled_sample(Split::Test)?;
-    let conform = ImageBatcher::new(1, 28, 28)?;
     let checkpoint = args.out.join("checkpoints/last");
-    for (name, weights) in [
-        ("RotNet", Some(checkpoint.as_path())),
-        ("random init", None),
-    ] {
-        let backbone = Method::Rotation.backbone(&config, 1, weights, &device)?;
+    let train_indices: Vec<usize> = (0..train_images.len()).collect();
+    let test_indices: Vec<usize> = (0..test_images.len()).collect();
+    for (name, random_init) in [("RotNet", false), ("random init", true)] {
+        let (backbone, network, _) = load_network(&checkpoint, None, random_init, &device)?;
         // Every block, globally pooled, from one pass over the images. The last block
         // specialises to the pretext task; the ones before it are the features to reuse.
         let views: Vec<View> = (0..backbone.block_channels().len())
@@ -67,8 +67,16 @@ fn main() -> anyhow::Result<()> {
                 pooling: Pooling::Global,
             })
             .collect();
-        let train = eval::extract_views(&backbone, train_images.as_ref(), &conform, &views, 256)?;
-        let test = eval::extract_views(&backbone, &test_images, &conform, &views, 256)?;
+        let input = &network.input;
+        let train = eval::extract_views(
+            &backbone,
+            train_images.as_ref(),
+            &train_indices,
+            input,
+            &views,
+            256,
+        )?;
+        let test = eval::extract_views(&backbone, &test_images, &test_indices, input, &views, 256)?;
         for (block, (train, test)) in train.iter().zip(&test).enumerate() {
             let knn = eval::knn_accuracy(train, test, 20, 0.07, &device)?;
             let linear = eval::linear_probe(train, test, &ProbeConfig::default(), &device)?;

@@ -150,9 +150,7 @@ fn train_resume_eval_embed_and_show() {
         "--checkpoint",
         run_s,
         "--data",
-        "sample:test",
-        "--test",
-        "sample:test",
+        "sample:train",
         "--k",
         "5",
     ]);
@@ -168,14 +166,14 @@ fn train_resume_eval_embed_and_show() {
         run_s,
         "--data",
         "sample:test",
+        "--test",
+        "sample:train",
         "--block",
         "1,2",
         "--pooling",
         "grid,global",
         "--dims",
         "64",
-        "--probe-epochs",
-        "2",
         "--per-class",
         "10",
         "--random-init",
@@ -186,7 +184,7 @@ fn train_resume_eval_embed_and_show() {
         stdout.contains("linear-probe accuracy") && stdout.contains("random init"),
         "{stdout}"
     );
-    assert!(stdout.contains("1000 train / 1000 test"), "{stdout}");
+    assert!(stdout.contains("1000 train / 5000 test"), "{stdout}");
     // Two blocks x two poolings x two protocols from one extraction.
     assert_eq!(stdout.lines().count(), 8, "{stdout}");
     for view in [
@@ -198,7 +196,7 @@ fn train_resume_eval_embed_and_show() {
         assert!(stdout.contains(view), "{view}: {stdout}");
     }
     assert!(
-        stdout.contains("100 train / 1000 test images, 10 labels per class"),
+        stdout.contains("100 train / 5000 test images, 10 labels per class"),
         "{stdout}"
     );
 

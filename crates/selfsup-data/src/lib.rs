@@ -5,6 +5,8 @@
 //! - [`transform`]: crops, resizing, flips, rotations, grey, colour jitter, normalisation, Sobel.
 //! - [`source`]: image folders, IDX files (MNIST / Fashion-MNIST) and the bundled sample, behind
 //!   one [`ImageSource`] trait, opened from strings by [`open_source`].
+//! - [`InputSpec`]: how a source image becomes a network input (size, channels, L channel,
+//!   Sobel), saved with checkpoints.
 //! - [`gallery`]: picture grids of generated samples.
 //! - [`pretext`]: the pretext generators, pure functions of (config, image, seeded RNG).
 //!
@@ -24,13 +26,15 @@ pub mod color;
 mod error;
 pub mod gallery;
 mod image;
+mod input;
 pub mod pretext;
 pub mod source;
 pub mod transform;
 
 pub use error::{DataError, Result};
 pub use image::Image;
+pub use input::{InputSpec, Preprocess, lightness};
 pub use source::{
     FolderOptions, IdxDataset, ImageFolder, ImageSource, LabeledImage, Split, Summary,
-    bundled_sample, open_source,
+    bundled_sample, open_source, test_split_of,
 };

@@ -11,7 +11,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::backbone::{Backbone, BackboneConfig, global_avg_pool};
-use crate::pretext_model::{PretextModel, StepOutput, count_correct};
+use crate::pretext_model::{PretextModel, StepOutput, accuracy};
 
 /// Configuration to create a [`RotNet`] using the [init function](RotNetConfig::init).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -68,10 +68,7 @@ impl PretextModel for RotNet {
         let loss = CrossEntropyLossConfig::new()
             .init(&logits.device())
             .forward(logits.clone(), batch.labels.clone());
-        StepOutput {
-            loss,
-            correct: Some(count_correct(logits, batch.labels.clone())),
-        }
+        StepOutput::new(loss).with("accuracy", accuracy(logits, batch.labels.clone()))
     }
 
     fn backbone(&self) -> &Backbone {

@@ -1,34 +1,58 @@
 //! Checkpoints: one folder each, swapped in atomically, holding
 //! - `model.safetensors`: the weights with PyTorch names and layouts (BatchNorm `weight`/`bias`,
 //!   linear weights `[out, in]`, enum variant names left out), readable by any safetensors tool;
-//! - `optimizer.bpk`: the optimiser state (Burn's burnpack record);
-//! - `state.json`: the sidecar (method, resolved config, epoch, step, seed, metric history).
+//! - `optimizer-NAME.bpk`: each optimiser's state (Burn's burnpack record);
+//! - `task.safetensors`: what the method computed from the data, if anything;
+//! - `state.json`: the sidecar (method, resolved config, epoch, step, seed, input, networks,
+//!   data, optimisers, schedule plan, metric history).
 //!
 //! A new checkpoint is written to a temporary folder, then renamed over the old one; the old one
 //! is renamed aside first and removed last, so a crash at any point leaves a complete checkpoint
 //! under the final name or the `.old` name, which [`resolve`] falls back to.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
-use burn::optim::ModuleOptimizer;
-use burn::optim::record::OptimizerRecord;
 use burn::prelude::*;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use selfsup_data::InputSpec;
+use selfsup_models::backbone::Backbone;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::error::{Result, TrainError};
 use crate::metrics::EpochRecord;
+use crate::optim::{OptimizerEntry, Optimizers};
+use crate::schedule::PlanSegment;
+use crate::task::{Network, TaskState};
 
 /// The weights file in a checkpoint folder.
 pub const MODEL_FILE: &str = "model.safetensors";
-/// The optimiser-state file in a checkpoint folder.
-pub const OPTIMIZER_FILE: &str = "optimizer.bpk";
+/// The task-state file in a checkpoint folder (absent when the method keeps none).
+pub const TASK_FILE: &str = "task.safetensors";
 /// The sidecar file in a checkpoint folder.
 pub const STATE_FILE: &str = "state.json";
 
-/// The sidecar of a checkpoint: everything besides tensors that a resumed run needs.
+/// The data a run trains on, recorded so that a resume on other data is noticed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataRecord {
+    /// The source as given on the command line (`fashion-mnist`, a folder), if known.
+    pub spec: Option<String>,
+    /// The source's own description.
+    pub description: String,
+    /// Images in the source.
+    pub images: usize,
+    /// Training images after the split.
+    pub train: usize,
+    /// Held-out images.
+    pub val: usize,
+    /// A digest of the split's indices (FNV-1a, hex).
+    pub split_digest: String,
+}
+
+/// The sidecar of a checkpoint: everything besides tensors that a resumed run, evaluation and
+/// export need.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointState {
     /// The pretext method (`rotation`, ...).
@@ -41,35 +65,74 @@ pub struct CheckpointState {
     pub step: usize,
     /// The run's seed.
     pub seed: u64,
-    /// Channels of the images the model takes.
-    pub in_channels: usize,
-    /// Side of the (square) images the model takes.
-    pub image_size: usize,
+    /// How source images were conformed before the generator saw them.
+    pub images: InputSpec,
+    /// The networks evaluation can probe, the first being the default.
+    pub networks: Vec<Network>,
+    /// The data the run trains on.
+    pub data: DataRecord,
+    /// The optimisers, by name and kind.
+    pub optimizers: Vec<OptimizerEntry>,
+    /// The schedule plan: how the run's length changed along the way.
+    pub schedule: Vec<PlanSegment>,
+    /// How often each re-initialised parameter prefix was replaced (see [`stable_param_ids`]).
+    pub generations: BTreeMap<String, u64>,
     /// Per-epoch metrics so far.
     pub history: Vec<EpochRecord>,
 }
 
+impl CheckpointState {
+    /// The network called `name`, or the default (first) one.
+    pub fn network(&self, name: Option<&str>) -> Result<&Network> {
+        match name {
+            None => self.networks.first(),
+            Some(n) => self.networks.iter().find(|net| net.name == n),
+        }
+        .ok_or_else(|| TrainError::InvalidConfig {
+            what: "network".into(),
+            reason: format!(
+                "the checkpoint has no network{}; it has: {}",
+                name.map_or(String::new(), |n| format!(" called '{n}'")),
+                self.networks
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+}
+
 /// FNV-1a: a hash that is the same in every process and Rust version.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
-struct IdsByPath {
-    namespace: String,
+struct IdsByPath<'a> {
+    namespace: &'a str,
+    generations: &'a BTreeMap<String, u64>,
     path: Vec<String>,
 }
 
-impl IdsByPath {
+impl IdsByPath<'_> {
     fn id(&self) -> ParamId {
+        let path = self.path.join(".");
+        // The generation of the longest re-initialised prefix this parameter lies under.
+        let generation = self
+            .generations
+            .iter()
+            .filter(|(prefix, _)| path == **prefix || path.starts_with(&format!("{prefix}.")))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map_or(0, |(_, g)| *g);
         ParamId::from(fnv1a(
-            format!("{}/{}", self.namespace, self.path.join(".")).as_bytes(),
+            format!("{}/{path}#{generation}", self.namespace).as_bytes(),
         ))
     }
 }
 
-impl ModuleMapper for IdsByPath {
+impl ModuleMapper for IdsByPath<'_> {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -94,10 +157,17 @@ impl ModuleMapper for IdsByPath {
 
 /// Gives every parameter an id derived from its path, so that a freshly built model and the one
 /// that wrote an optimiser record agree on ids (Burn keys optimiser state by parameter id, and
-/// safetensors files carry none). `namespace` keeps two models of one process apart.
-pub fn stable_param_ids<M: Module>(model: M, namespace: &str) -> M {
+/// safetensors files carry none). `namespace` keeps two models of one process apart;
+/// `generations` counts how often the parameters under a path prefix were re-initialised, so
+/// that a replaced head gets ids no optimiser state belongs to.
+pub fn stable_param_ids<M: Module>(
+    model: M,
+    namespace: &str,
+    generations: &BTreeMap<String, u64>,
+) -> M {
     model.map(&mut IdsByPath {
-        namespace: namespace.to_string(),
+        namespace,
+        generations,
         path: Vec::new(),
     })
 }
@@ -143,15 +213,57 @@ fn readable_by_others(_path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads PyTorch-style safetensors weights into `model`, failing on any missing, surplus or
-/// mis-shaped tensor.
-pub fn load_weights<M: Module>(mut model: M, path: &Path) -> Result<M> {
-    if !path.is_file() {
-        return Err(TrainError::checkpoint(path, "file not found"));
+/// Fails on the first tensor of a safetensors file holding NaN or infinite values, naming it: a
+/// diverged checkpoint would otherwise load silently and evaluate at chance.
+fn check_finite(bytes: &[u8], path: &Path) -> Result<()> {
+    let file = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| TrainError::checkpoint(path, format!("unreadable: {e}")))?;
+    let mut names = file.names();
+    names.sort();
+    for name in names {
+        let view = file
+            .tensor(name)
+            .map_err(|e| TrainError::checkpoint(path, format!("unreadable: {e}")))?;
+        let finite = match view.dtype() {
+            safetensors::Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()),
+            safetensors::Dtype::F64 => view
+                .data()
+                .chunks_exact(8)
+                .all(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")).is_finite()),
+            _ => true,
+        };
+        if !finite {
+            return Err(TrainError::checkpoint(
+                path,
+                format!("tensor '{name}' holds NaN or infinite values (a diverged run?)"),
+            ));
+        }
     }
-    let mut store = SafetensorsStore::from_file(path)
+    Ok(())
+}
+
+/// Loads PyTorch-style safetensors weights into `model`, failing on any missing, surplus,
+/// mis-shaped or non-finite tensor. With `prefix`, only the tensors under it are read, without
+/// it (`backbone.blocks.0...` into a backbone's `blocks.0...`), and others are ignored.
+pub fn load_weights<M: Module>(mut model: M, path: &Path, prefix: Option<&str>) -> Result<M> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TrainError::checkpoint(path, "file not found"));
+        }
+        Err(e) => return Err(TrainError::io(path, e)),
+    };
+    check_finite(&bytes, path)?;
+    let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .with_from_adapter(PyTorchToBurnAdapter)
-        .skip_enum_variants(true);
+        .skip_enum_variants(true)
+        .allow_partial(true);
+    if let Some(prefix) = prefix {
+        store = store.with_key_remapping(&format!("^{}\\.", regex_escape(prefix)), "");
+    }
     let result = model
         .load_from(&mut store)
         .map_err(|e| TrainError::checkpoint(path, format!("unreadable: {e}")))?;
@@ -167,19 +279,25 @@ pub fn load_weights<M: Module>(mut model: M, path: &Path) -> Result<M> {
             format!("does not fit the model: {}", first.join("; ")),
         ));
     }
+    let under = |name: &str| prefix.map_or(name.to_string(), |p| format!("{p}.{name}"));
     if !result.missing.is_empty() {
-        let names: Vec<&str> = result
+        let names: Vec<String> = result
             .missing
             .iter()
             .take(5)
-            .map(|(n, _)| n.as_str())
+            .map(|(n, _)| format!("'{}'", under(n)))
             .collect();
         return Err(TrainError::checkpoint(
             path,
-            format!("lacks tensors the model needs: {}", names.join(", ")),
+            format!(
+                "lacks tensor{} {} that the model needs (a checkpoint of another architecture?)",
+                if result.missing.len() > 1 { "s" } else { "" },
+                names.join(", ")
+            ),
         ));
     }
-    if !result.unused.is_empty() {
+    // Under a prefix, the file's other networks are expected leftovers.
+    if prefix.is_none() && !result.unused.is_empty() {
         let names: Vec<&str> = result.unused.iter().take(5).map(String::as_str).collect();
         return Err(TrainError::checkpoint(
             path,
@@ -192,11 +310,24 @@ pub fn load_weights<M: Module>(mut model: M, path: &Path) -> Result<M> {
     Ok(model)
 }
 
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
 /// Saves a checkpoint folder at `dir`, replacing any previous one atomically.
 pub fn save<M: Module>(
     dir: &Path,
     model: &M,
-    optimizer: &ModuleOptimizer,
+    optimizers: &Optimizers,
+    task: &TaskState,
     state: &CheckpointState,
 ) -> Result<()> {
     let tmp = sibling(dir, ".tmp-");
@@ -206,11 +337,10 @@ pub fn save<M: Module>(
     }
     std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
     save_weights(model, &tmp.join(MODEL_FILE))?;
-    let bytes = optimizer
-        .to_record()
-        .into_bytes()
-        .map_err(|e| TrainError::checkpoint(&tmp, format!("optimiser state: {e:?}")))?;
-    write_synced(&tmp.join(OPTIMIZER_FILE), &bytes)?;
+    optimizers.save(&tmp)?;
+    if !task.is_empty() {
+        task.save(&tmp.join(TASK_FILE))?;
+    }
     let json = serde_json::to_vec_pretty(state).expect("the sidecar always serialises");
     write_synced(&tmp.join(STATE_FILE), &json)?;
 
@@ -227,7 +357,7 @@ pub fn save<M: Module>(
     Ok(())
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut file = std::fs::File::create(path).map_err(|e| TrainError::io(path, e))?;
     file.write_all(bytes)
@@ -261,15 +391,52 @@ pub fn load_state(dir: &Path) -> Result<CheckpointState> {
 
 /// Loads a checkpoint's weights into `model`.
 pub fn load_model<M: Module>(model: M, dir: &Path) -> Result<M> {
-    load_weights(model, &resolve(dir)?.join(MODEL_FILE))
+    load_weights(model, &resolve(dir)?.join(MODEL_FILE), None)
 }
 
-/// Restores a checkpoint's optimiser state into `optimizer`; the model must carry
-/// [`stable_param_ids`].
-pub fn load_optimizer(optimizer: ModuleOptimizer, dir: &Path) -> Result<ModuleOptimizer> {
-    let path = resolve(dir)?.join(OPTIMIZER_FILE);
-    let bytes = std::fs::read(&path).map_err(|e| TrainError::io(&path, e))?;
-    let record = OptimizerRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        .map_err(|e| TrainError::checkpoint(&path, format!("unreadable optimiser state: {e:?}")))?;
-    Ok(optimizer.load_record(record))
+/// Reads a checkpoint's task state (empty when the method keeps none).
+pub fn load_task_state(dir: &Path) -> Result<TaskState> {
+    let path = resolve(dir)?.join(TASK_FILE);
+    if path.is_file() {
+        TaskState::load(&path)
+    } else {
+        Ok(TaskState::default())
+    }
+}
+
+/// The checkpoint folder of `path`: a run folder's `best` checkpoint, else its `last`, or
+/// `path` itself (a checkpoint folder).
+pub fn checkpoint_dir(path: &Path) -> PathBuf {
+    for name in ["best", "last"] {
+        let dir = path.join("checkpoints").join(name);
+        if resolve(&dir).is_ok() {
+            return dir;
+        }
+    }
+    path.to_path_buf()
+}
+
+/// A network of a checkpoint with its weights (`random_init`: freshly initialised, seeded by
+/// the run's seed, the baseline evaluation compares against), with its sidecar entry.
+pub fn load_network(
+    checkpoint: &Path,
+    name: Option<&str>,
+    random_init: bool,
+    device: &Device,
+) -> Result<(Backbone, Network, CheckpointState)> {
+    let dir = checkpoint_dir(checkpoint);
+    let state = load_state(&dir)?;
+    let network = state.network(name)?.clone();
+    device.seed(state.seed);
+    let backbone = network.init(device);
+    let backbone = if random_init {
+        backbone
+    } else {
+        load_weights(
+            backbone,
+            &resolve(&dir)?.join(MODEL_FILE),
+            Some(&network.prefix),
+        )?
+    };
+    Ok((backbone, network, state))
 }

@@ -1,15 +1,27 @@
 //! Run configuration: serde structs read from TOML and overridden from the command line.
 //!
 //! Every struct uses `#[serde(default, deny_unknown_fields)]`, so a file may give any subset of
-//! keys and a misspelt key is an error naming it.
+//! keys and a misspelt key is an error naming it. A run's file names its method and holds that
+//! method's section only:
+//!
+//! ```toml
+//! method = "rotation"
+//! [train]
+//! epochs = 2
+//! [backbone]
+//! kind = "conv_net"
+//! widths = [32, 64, 128, 128]
+//! [rotation]
+//! flip = true
+//! ```
 
 use std::path::Path;
 
-use selfsup_data::pretext::RotationConfig;
 use selfsup_models::backbone::BackboneConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
+use crate::method::{Method, MethodConfig};
 
 /// Which optimiser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +63,26 @@ impl Default for OptimizerConfig {
     }
 }
 
+impl OptimizerConfig {
+    /// Checks the settings; `prefix` names the section in errors (`train.optimizer`).
+    pub fn validate(&self, prefix: &str) -> Result<()> {
+        finite_at_least(&format!("{prefix}.lr"), self.lr, 0.0, true)?;
+        finite_at_least(
+            &format!("{prefix}.weight_decay"),
+            self.weight_decay,
+            0.0,
+            false,
+        )?;
+        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
+            return Err(invalid(
+                format!("{prefix}.momentum"),
+                format!("{} is not in [0, 1)", self.momentum),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How the learning rate changes over training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,6 +120,20 @@ impl Default for ScheduleConfig {
             gamma: 0.2,
             min_lr: 0.0,
         }
+    }
+}
+
+impl ScheduleConfig {
+    /// Checks the settings; `prefix` names the section in errors (`train.schedule`).
+    pub fn validate(&self, prefix: &str) -> Result<()> {
+        finite_at_least(
+            &format!("{prefix}.warmup_epochs"),
+            self.warmup_epochs,
+            0.0,
+            false,
+        )?;
+        finite_at_least(&format!("{prefix}.gamma"), self.gamma, 0.0, true)?;
+        finite_at_least(&format!("{prefix}.min_lr"), self.min_lr, 0.0, false)
     }
 }
 
@@ -138,22 +184,65 @@ impl Default for TrainConfig {
     }
 }
 
-/// A whole run: the loop's settings, the backbone and each method's own section.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// A whole run: the method with its own section, the loop's settings and the backbone.
+///
+/// It (de)serialises through a TOML table (`method = NAME`, `[train]`, `[backbone]`, `[NAME]`),
+/// in TOML files and in checkpoint sidecars alike.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunConfig {
+    /// The method and its settings.
+    pub method: MethodConfig,
     /// Training-loop settings.
     pub train: TrainConfig,
     /// The backbone every method trains.
     pub backbone: BackboneConfig,
-    /// Rotation (RotNet) settings.
-    pub rotation: RotationConfig,
 }
 
-fn invalid(what: &'static str, reason: impl Into<String>) -> TrainError {
+impl Serialize for RunConfig {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.to_table().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let table = toml::Table::deserialize(deserializer)?;
+        RunConfig::from_table(table, "configuration").map_err(serde::de::Error::custom)
+    }
+}
+
+/// Deserialises one section, naming the key at fault as `section.key`.
+pub(crate) fn section_from<T: serde::de::DeserializeOwned>(
+    table: toml::Table,
+    section: &str,
+) -> std::result::Result<T, String> {
+    serde_path_to_error::deserialize(toml::Value::Table(table))
+        .map_err(|e| format!("{section}.{}: {}", e.path(), e.inner()))
+}
+
+pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> TrainError {
     TrainError::InvalidConfig {
-        what,
+        what: what.into(),
         reason: reason.into(),
+    }
+}
+
+/// Checks that `value` is a finite number at least `min` (`> min` when `strict`).
+pub(crate) fn finite_at_least(key: &str, value: f64, min: f64, strict: bool) -> Result<()> {
+    let ok = value.is_finite() && if strict { value > min } else { value >= min };
+    if ok {
+        Ok(())
+    } else {
+        let bound = if strict { ">" } else { ">=" };
+        Err(invalid(
+            key,
+            format!("{value} is not a finite number {bound} {min}"),
+        ))
     }
 }
 
@@ -168,25 +257,88 @@ impl RunConfig {
         Self::from_table(value, &path.display().to_string())
     }
 
-    fn from_table(table: toml::Table, origin: &str) -> Result<Self> {
-        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            TrainError::Config {
-                origin: origin.to_string(),
-                reason: format!("{}: {}", e.path(), e.inner()),
-            }
+    /// The default configuration of `method`.
+    pub fn for_method(method: Method) -> Self {
+        Self {
+            method: method.default_config(),
+            ..Self::default()
+        }
+    }
+
+    /// Reads a configuration from a table: `method` names the method (default: rotation), and
+    /// the only sections are `train`, `backbone` and the method's own.
+    pub fn from_table(mut table: toml::Table, origin: &str) -> Result<Self> {
+        let error = |reason: String| TrainError::Config {
+            origin: origin.to_string(),
+            reason,
+        };
+        let name = match table.remove("method") {
+            None => Method::Rotation.name().to_string(),
+            Some(toml::Value::String(name)) => name,
+            Some(other) => return Err(error(format!("method: expected a name, got {other}"))),
+        };
+        let section = match table.remove(&name) {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t,
+            Some(other) => return Err(error(format!("{name}: expected a section, got {other}"))),
+        };
+        let mut part = |key: &str| match table.remove(key) {
+            Some(toml::Value::Table(t)) => Ok(t),
+            None => Ok(toml::Table::new()),
+            Some(other) => Err(error(format!("{key}: expected a section, got {other}"))),
+        };
+        let train = part("train")?;
+        let backbone = part("backbone")?;
+        if let Some(key) = table.keys().next() {
+            let hint = if Method::from_name(key).is_some() {
+                format!(
+                    "the section [{key}] belongs to method '{key}', but this run's method is '{name}'"
+                )
+            } else {
+                format!("unknown key '{key}' (expected method, train, backbone, {name})")
+            };
+            return Err(error(hint));
+        }
+        let method = MethodConfig::from_section(&name, section).map_err(error)?;
+        // No backbone section, or an empty one: the default backbone.
+        let backbone = if backbone.is_empty() {
+            BackboneConfig::default()
+        } else {
+            section_from(backbone, "backbone").map_err(error)?
+        };
+        Ok(Self {
+            method,
+            train: section_from(train, "train").map_err(error)?,
+            backbone,
         })
     }
 
-    /// Applies `key=value` overrides (`train.epochs=3`, `optimizer.lr=0.01` also accepted
-    /// under `train.`); values are TOML (`[64, 128]`, `true`, `"nin"`), bare words are strings.
+    /// The configuration as a TOML table (what [`from_table`](Self::from_table) reads).
+    pub fn to_table(&self) -> toml::Table {
+        let mut table = toml::Table::new();
+        table.insert("method".into(), self.method.name().into());
+        table.insert(
+            "train".into(),
+            toml::Value::try_from(&self.train).expect("the train section serialises"),
+        );
+        table.insert(
+            "backbone".into(),
+            toml::Value::try_from(&self.backbone).expect("the backbone section serialises"),
+        );
+        table.insert(
+            self.method.name().to_string(),
+            toml::Value::Table(self.method.to_section()),
+        );
+        table
+    }
+
+    /// Applies `key=value` overrides (`train.epochs=3`, `rotation.flip=false`); values are TOML
+    /// (`[64, 128]`, `true`, `{ kind = "nin", blocks = 4 }`), bare words are strings.
     pub fn with_overrides(self, overrides: &[String]) -> Result<Self> {
         if overrides.is_empty() {
             return Ok(self);
         }
-        let mut table = match toml::Value::try_from(&self) {
-            Ok(toml::Value::Table(t)) => t,
-            _ => unreachable!("a RunConfig serialises to a table"),
-        };
+        let mut table = self.to_table();
         for item in overrides {
             let (key, raw) = item.split_once('=').ok_or_else(|| TrainError::Config {
                 origin: "--set".into(),
@@ -244,39 +396,12 @@ impl RunConfig {
         if t.workers == 0 {
             return Err(invalid("train.workers", "must be at least 1"));
         }
-        let o = &t.optimizer;
-        if !(o.lr.is_finite() && o.lr > 0.0) {
-            return Err(invalid(
-                "train.optimizer.lr",
-                format!("{} is not a positive number", o.lr),
-            ));
-        }
-        if !(0.0..1.0).contains(&o.momentum) {
-            return Err(invalid(
-                "train.optimizer.momentum",
-                format!("{} is not in [0, 1)", o.momentum),
-            ));
-        }
-        if o.weight_decay < 0.0 {
-            return Err(invalid(
-                "train.optimizer.weight_decay",
-                "must not be negative",
-            ));
-        }
-        let s = &t.schedule;
-        if s.warmup_epochs < 0.0 || s.gamma <= 0.0 || s.min_lr < 0.0 {
-            return Err(invalid(
-                "train.schedule",
-                "warmup_epochs and min_lr must be >= 0 and gamma > 0",
-            ));
-        }
+        t.optimizer.validate("train.optimizer")?;
+        t.schedule.validate("train.schedule")?;
         self.backbone
             .validate()
             .map_err(|reason| invalid("backbone", reason))?;
-        if self.rotation.crop == Some(0) {
-            return Err(invalid("rotation.crop", "must be positive"));
-        }
-        Ok(())
+        self.method.validate()
     }
 
     /// The configuration as TOML text, as saved in a run folder.
@@ -296,9 +421,12 @@ mod tests {
         let config = RunConfig::from_table(table, "test").unwrap();
         assert_eq!(config.train.epochs, 3);
         assert_eq!(config.train.batch_size, TrainConfig::default().batch_size);
-        assert!(!config.rotation.flip);
+        assert_eq!(config.method.name(), "rotation");
         let again: RunConfig = toml::from_str(&config.to_toml()).unwrap();
         assert_eq!(again, config);
+        let json: RunConfig =
+            serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+        assert_eq!(json, config);
     }
 
     #[test]
@@ -313,6 +441,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("train.batch_size"), "{err}");
+        let table: toml::Table = toml::from_str("[trian]\nepochs = 1").unwrap();
+        let err = RunConfig::from_table(table, "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("trian"), "{err}");
     }
 
     #[test]
@@ -327,8 +460,16 @@ mod tests {
             .unwrap();
         assert_eq!(config.train.epochs, 2);
         assert_eq!(config.train.optimizer.kind, OptimizerKind::Adam);
-        assert_eq!(config.backbone.widths, [8, 16]);
-        assert_eq!(config.rotation.crop, Some(24));
+        assert_eq!(
+            config.backbone,
+            BackboneConfig::ConvNet {
+                widths: vec![8, 16]
+            }
+        );
+        let nin = RunConfig::default()
+            .with_overrides(&["backbone={ kind = \"nin\", blocks = 4 }".into()])
+            .unwrap();
+        assert_eq!(nin.backbone, BackboneConfig::Nin { blocks: 4 });
         let err = RunConfig::default()
             .with_overrides(&["train.nope=1".into()])
             .unwrap_err()
@@ -342,16 +483,26 @@ mod tests {
     }
 
     #[test]
-    fn validation_names_the_key() {
-        let mut config = RunConfig::default();
-        config.train.val_fraction = 1.5;
-        assert!(
-            config
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("val_fraction")
-        );
+    fn validation_names_the_key_and_rejects_non_finite_numbers() {
         assert!(RunConfig::default().validate().is_ok());
+        for (key, value) in [
+            ("train.val_fraction", "1.5"),
+            ("train.val_fraction", "nan"),
+            ("train.optimizer.lr", "nan"),
+            ("train.optimizer.lr", "inf"),
+            ("train.optimizer.lr", "0.0"),
+            ("train.optimizer.weight_decay", "nan"),
+            ("train.optimizer.momentum", "nan"),
+            ("train.schedule.warmup_epochs", "inf"),
+            ("train.schedule.gamma", "nan"),
+            ("train.schedule.min_lr", "-inf"),
+            ("rotation.crop", "0"),
+        ] {
+            let config = RunConfig::default()
+                .with_overrides(&[format!("{key}={value}")])
+                .unwrap();
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{key}={value}: {err}");
+        }
     }
 }

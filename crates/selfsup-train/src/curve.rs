@@ -1,9 +1,11 @@
-//! `curves.png`: loss and pretext accuracy per epoch, drawn with the `image` crate.
+//! `curves.png`: every metric per epoch, drawn with the `image` crate.
 //!
-//! Two panels: loss (left) and accuracy (right), training in blue and validation in orange, with
-//! each panel's lowest and highest value written at its axis in a 3x5 pixel digit font (the
-//! exact numbers are in `metrics.csv`). Hand-drawn because a plotting crate would bring a font
-//! stack (freetype, fontconfig) into every build for two line charts.
+//! One panel per metric (the loss, the task's step metrics, the values its epoch hook reports,
+//! the learning rates), two panels a row, each titled with the metric's name: training in blue,
+//! validation in orange, epoch-hook values and learning rates in green, with each panel's lowest
+//! and highest value written at its axis in a 3x5 pixel font (the exact numbers are in
+//! `metrics.csv`). Hand-drawn because a plotting crate would bring a font stack (freetype,
+//! fontconfig) into every build for a few line charts.
 
 use std::path::Path;
 
@@ -15,14 +17,46 @@ use crate::metrics::EpochRecord;
 const W: u32 = 400;
 const H: u32 = 260;
 const MARGIN: u32 = 30;
+/// Height of a panel's title strip.
+const TITLE: u32 = 12;
 const TRAIN: Rgb<u8> = Rgb([31, 119, 180]);
 const VAL: Rgb<u8> = Rgb([255, 127, 14]);
 const AXIS: Rgb<u8> = Rgb([60, 60, 60]);
 const GRID: Rgb<u8> = Rgb([225, 225, 225]);
+const HOOK: Rgb<u8> = Rgb([44, 160, 44]);
 
-/// 3x5 glyphs for `0-9 . - %`, rows top to bottom, 3 bits per row.
+/// 3x5 glyphs for digits, letters (drawn as capitals) and `. - % _ +`, rows top to bottom, 3
+/// bits per row.
 fn glyph(c: char) -> Option<[u8; 5]> {
-    Some(match c {
+    Some(match c.to_ascii_uppercase() {
+        'A' => [2, 5, 7, 5, 5],
+        'B' => [6, 5, 6, 5, 6],
+        'C' => [3, 4, 4, 4, 3],
+        'D' => [6, 5, 5, 5, 6],
+        'E' => [7, 4, 6, 4, 7],
+        'F' => [7, 4, 6, 4, 4],
+        'G' => [3, 4, 5, 5, 3],
+        'H' => [5, 5, 7, 5, 5],
+        'I' => [7, 2, 2, 2, 7],
+        'J' => [1, 1, 1, 5, 2],
+        'K' => [5, 5, 6, 5, 5],
+        'L' => [4, 4, 4, 4, 7],
+        'M' => [5, 7, 7, 5, 5],
+        'N' => [6, 5, 5, 5, 5],
+        'O' => [2, 5, 5, 5, 2],
+        'P' => [6, 5, 6, 4, 4],
+        'Q' => [2, 5, 5, 6, 3],
+        'R' => [6, 5, 6, 5, 5],
+        'S' => [3, 4, 2, 1, 6],
+        'T' => [7, 2, 2, 2, 2],
+        'U' => [5, 5, 5, 5, 7],
+        'V' => [5, 5, 5, 5, 2],
+        'W' => [5, 5, 7, 7, 5],
+        'X' => [5, 5, 2, 5, 5],
+        'Y' => [5, 5, 2, 2, 2],
+        'Z' => [7, 1, 2, 4, 7],
+        '_' => [0, 0, 0, 0, 7],
+        '+' => [0, 2, 7, 2, 0],
         '0' => [7, 5, 5, 5, 7],
         '1' => [2, 6, 2, 2, 7],
         '2' => [7, 1, 7, 4, 7],
@@ -107,6 +141,8 @@ fn panel(img: &mut RgbImage, left: u32, series: &[(Rgb<u8>, Vec<Option<f64>>)], 
     let label = |v: f64| {
         if percent {
             format!("{:.1}%", 100.0 * v)
+        } else if v != 0.0 && v.abs() < 0.01 {
+            format!("{v:.1e}")
         } else {
             format!("{v:.3}")
         }
@@ -132,27 +168,99 @@ fn panel(img: &mut RgbImage, left: u32, series: &[(Rgb<u8>, Vec<Option<f64>>)], 
     }
 }
 
-/// Writes the loss and accuracy curves of `history` to `path` (PNG).
+/// One panel: a title and its series.
+struct Panel {
+    title: String,
+    series: Vec<(Rgb<u8>, Vec<Option<f64>>)>,
+    percent: bool,
+}
+
+/// The panels of `history`: `loss`, then every other training metric (with validation), then
+/// the epoch-hook values, then the learning rates.
+fn panels(history: &[EpochRecord]) -> Vec<Panel> {
+    let mut names: Vec<&String> = history.iter().flat_map(|r| r.train.keys()).collect();
+    names.sort_by_key(|n| (n.as_str() != "loss", n.as_str()));
+    names.dedup();
+    let percent = |name: &str| name.contains("accuracy") || name.ends_with("_acc");
+    let mut out: Vec<Panel> = names
+        .into_iter()
+        .map(|name| Panel {
+            title: name.clone(),
+            series: vec![
+                (
+                    TRAIN,
+                    history.iter().map(|r| r.train.get(name).copied()).collect(),
+                ),
+                (
+                    VAL,
+                    history.iter().map(|r| r.val.get(name).copied()).collect(),
+                ),
+            ],
+            percent: percent(name),
+        })
+        .collect();
+    let mut single = |pick: fn(&EpochRecord) -> &crate::metrics::Metrics, prefix: &str| {
+        let mut keys: Vec<&String> = history.iter().flat_map(|r| pick(r).keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            out.push(Panel {
+                title: format!("{prefix}{key}"),
+                series: vec![(
+                    HOOK,
+                    history.iter().map(|r| pick(r).get(key).copied()).collect(),
+                )],
+                percent: false,
+            });
+        }
+    };
+    single(|r| &r.hook, "");
+    single(|r| &r.lr, "lr ");
+    out
+}
+
+/// Writes the curves of `history` to `path` (PNG).
 pub fn draw(history: &[EpochRecord], path: &Path) -> Result<()> {
-    let mut img = RgbImage::from_pixel(2 * W, H, Rgb([255, 255, 255]));
-    panel(
-        &mut img,
-        0,
-        &[
-            (TRAIN, history.iter().map(|r| Some(r.train_loss)).collect()),
-            (VAL, history.iter().map(|r| r.val_loss).collect()),
-        ],
-        false,
-    );
-    panel(
-        &mut img,
-        W,
-        &[
-            (TRAIN, history.iter().map(|r| r.train_accuracy).collect()),
-            (VAL, history.iter().map(|r| r.val_accuracy).collect()),
-        ],
-        true,
-    );
+    let panels = panels(history);
+    let rows = panels.len().div_ceil(2).max(1) as u32;
+    let mut img = RgbImage::from_pixel(2 * W, rows * (H + TITLE), Rgb([255, 255, 255]));
+    for (i, p) in panels.iter().enumerate() {
+        let (left, top) = ((i as u32 % 2) * W, (i as u32 / 2) * (H + TITLE));
+        text(&mut img, left + MARGIN, top + 4, &p.title);
+        let mut cell = RgbImage::from_pixel(W, H, Rgb([255, 255, 255]));
+        panel(&mut cell, 0, &p.series, p.percent);
+        image::imageops::replace(&mut img, &cell, i64::from(left), i64::from(top + TITLE));
+    }
     img.save(path)
         .map_err(|e| TrainError::io(path, std::io::Error::other(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_titled_panel_per_metric() {
+        let record = |epoch: usize| EpochRecord {
+            epoch,
+            train: [
+                ("loss".to_string(), 1.0 / epoch as f64),
+                ("accuracy".into(), 0.5),
+            ]
+            .into(),
+            val: [("loss".to_string(), 1.2)].into(),
+            hook: [("nmi".to_string(), 0.3)].into(),
+            lr: [("model".to_string(), 0.1)].into(),
+            images_per_second: 10.0,
+            seconds: 1.0,
+        };
+        let history = [record(1), record(2)];
+        let titles: Vec<String> = panels(&history).into_iter().map(|p| p.title).collect();
+        assert_eq!(titles, ["loss", "accuracy", "nmi", "lr model"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.png");
+        draw(&history, &path).unwrap();
+        let png = image::open(&path).unwrap();
+        assert_eq!((png.width(), png.height()), (2 * W, 2 * (H + TITLE)));
+    }
 }

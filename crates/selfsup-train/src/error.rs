@@ -22,13 +22,59 @@ pub enum TrainError {
         /// The backends this build has.
         compiled: String,
     },
-    /// An invalid batcher or loader setting.
+    /// An invalid setting.
     #[error("invalid {what}: {reason}")]
     InvalidConfig {
-        /// The setting.
-        what: &'static str,
+        /// The setting (`train.optimizer.lr`, `--temperature`...).
+        what: String,
         /// Why it is invalid.
         reason: String,
+    },
+    /// A method name that is not built in.
+    #[error("unknown method '{name}': expected one of {known}")]
+    UnknownMethod {
+        /// The name given.
+        name: String,
+        /// The built-in methods.
+        known: String,
+    },
+    /// A method could not do its part (bad task state, data it cannot learn from...).
+    #[error("{method}: {reason}")]
+    Task {
+        /// The method.
+        method: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A resumed run was given other data than it was trained on.
+    #[error(
+        "the run was trained on {was}, not {now}; resume it on the same data, or pass \
+         --change-data to continue on this data on purpose"
+    )]
+    DataChanged {
+        /// What the checkpoint records.
+        was: String,
+        /// What this run was given.
+        now: String,
+    },
+    /// A resumed run was given settings that change what the run is.
+    #[error(
+        "cannot resume with {key} = {now} (the run has {was}): a resumed run may change only \
+         train.epochs, train.workers and train.checkpoint_every; start a new run instead"
+    )]
+    ResumeMismatch {
+        /// The key that differs.
+        key: String,
+        /// Its value in the checkpoint.
+        was: String,
+        /// The value given now.
+        now: String,
+    },
+    /// A sample-generating worker panicked.
+    #[error("a data worker failed: {message}")]
+    Worker {
+        /// The panic's message.
+        message: String,
     },
     /// An error from the data layer.
     #[error(transparent)]
@@ -50,17 +96,20 @@ pub enum TrainError {
         /// What is wrong, with the key's path.
         reason: String,
     },
-    /// The loss stopped being a finite number.
+    /// The loss (or another step metric) stopped being a finite number.
     #[error(
-        "training diverged: the loss is {loss} at step {step} (epoch {epoch}); lower the learning rate"
+        "training diverged: {metric} is {value} at step {step} (epoch {epoch}); lower the \
+         learning rate (the last checkpoint is kept)"
     )]
     NonFinite {
         /// The global step.
         step: usize,
         /// The epoch.
         epoch: usize,
-        /// The loss value.
-        loss: f32,
+        /// The metric (`loss`, or a named step metric).
+        metric: String,
+        /// Its value.
+        value: f64,
     },
     /// A checkpoint is missing, truncated, or does not fit the model.
     #[error("checkpoint {path}: {reason}")]

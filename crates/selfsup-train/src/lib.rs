@@ -1,27 +1,31 @@
 //! Training machinery for selfsup.
 //!
+//! - [`PretextTask`]: the contract between a pretext method and the one trainer: generator,
+//!   networks, batches, and hooks with defaults (several optimisers and a step of its own,
+//!   work before training and before each epoch, the epoch's image order, named metrics, task
+//!   state saved with checkpoints). [`Method`] registers the built-in ones.
+//! - [`train`]: the one training loop, driven by a task and a [`RunConfig`]; it writes
+//!   [`checkpoint`] folders and resumes from them exactly.
+//! - [`eval`]: frozen-feature probes (k-NN, converged logistic regression) and `.npy` export.
 //! - [`BackendKind`]: the backend switch (`flex`, `ndarray`, `wgpu`, `cuda`) mapped to a Burn
 //!   `Device`; the only code in selfsup that names a concrete backend.
-//! - [`SourceDataset`] and [`ImageBatcher`]: image sources through Burn's multi-worker
-//!   `DataLoader` as `[batch, channels, height, width]` tensors.
-//! - [`train`]: the one training loop, driven by a [`PretextTask`] (per-method wiring) and a
-//!   [`RunConfig`]; [`checkpoint`] files; [`eval`] (k-NN, linear probe, `.npy` export).
 //!
 //! ```
 //! use std::sync::Arc;
-//! use burn::data::dataloader::DataLoaderBuilder;
 //! use selfsup_data::{Split, bundled_sample};
-//! use selfsup_train::{BackendKind, ImageBatcher, SourceDataset};
+//! use selfsup_train::{BackendKind, Method, RunConfig, RunOptions};
 //!
-//! let device = BackendKind::Flex.device()?;
-//! let dataset = SourceDataset::new(Arc::new(bundled_sample(Split::Test)?));
-//! let loader = DataLoaderBuilder::new(ImageBatcher::new(1, 28, 28)?)
-//!     .batch_size(100)
-//!     .num_workers(2)
-//!     .set_device(device)
-//!     .build(dataset);
-//! let batch = loader.iter().next().unwrap()?;
-//! assert_eq!(batch.images.dims(), [100, 1, 28, 28]);
+//! let mut config = RunConfig::for_method(Method::Rotation);
+//! config.train.epochs = 1;
+//! config.train.max_images = Some(32);
+//! config.train.batch_size = 16;
+//! config.backbone = selfsup_models::backbone::BackboneConfig::ConvNet { widths: vec![4, 8] };
+//! let dir = tempfile::tempdir()?;
+//! let options = RunOptions { out_dir: dir.path().into(), ..RunOptions::default() };
+//! let source = Arc::new(bundled_sample(Split::Test)?);
+//! let history = Method::Rotation.train(&config, source, &BackendKind::Flex.device()?, &options)?;
+//! assert_eq!(history.len(), 1);
+//! assert!(dir.path().join("checkpoints/last/model.safetensors").is_file());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]
@@ -31,26 +35,30 @@ mod batch;
 pub mod checkpoint;
 mod config;
 mod curve;
-mod dataset;
 mod error;
 pub mod eval;
 mod loader;
+mod method;
 mod metrics;
+mod optim;
+mod run;
 mod schedule;
-mod task;
+pub mod task;
 mod trainer;
 
 pub use backend::BackendKind;
-pub use batch::{ImageBatch, ImageBatcher, stack_images};
+pub use batch::stack_images;
 pub use config::{
     OptimizerConfig, OptimizerKind, RunConfig, ScheduleConfig, ScheduleKind, TrainConfig,
 };
-pub use dataset::SourceDataset;
 pub use error::{Result, TrainError};
 pub use loader::{EpochPlan, epoch_order};
-pub use metrics::{EpochRecord, Tally};
-pub use schedule::learning_rate;
-pub use task::{Method, PretextTask, RotationTask};
+pub use method::{Method, MethodConfig, MethodVisitor};
+pub use metrics::{EpochRecord, Metrics, Tally};
+pub use optim::{OptimizerSpec, Optimizers, optimizer};
+pub use run::{show, train_method};
+pub use schedule::{PlanSegment, SchedulePlan, learning_rate};
+pub use task::{PretextTask, RotationTask};
 pub use trainer::{
-    HoldOut, RunOptions, Trained, describe, optimizer, run_config, split_indices, train,
+    HoldOut, RunOptions, Trained, describe, image_spec, run_config, setup, split_indices, train,
 };

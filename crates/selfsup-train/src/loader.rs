@@ -12,9 +12,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use selfsup_data::pretext::{PretextGenerator, sample_rng};
-use selfsup_data::{DataError, ImageSource};
+use selfsup_data::{ImageSource, InputSpec};
 
-use crate::batch::ImageBatcher;
+use crate::error::{Result, TrainError};
 
 /// Batches prepared ahead of the training step.
 const PREFETCH: usize = 2;
@@ -26,8 +26,8 @@ pub struct EpochPlan<G> {
     pub generator: G,
     /// Where images come from.
     pub source: Arc<dyn ImageSource>,
-    /// Brings images to the model's channels and size before the generator sees them.
-    pub conform: ImageBatcher,
+    /// Brings images to the run's channels and size before the generator sees them.
+    pub images: InputSpec,
     /// Run seed.
     pub seed: u64,
     /// Epoch whose samples to make (selects the random streams).
@@ -47,15 +47,28 @@ pub fn epoch_order(indices: &[usize], seed: u64, epoch: u64) -> Vec<usize> {
     order
 }
 
+/// The message a panic carried.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a worker panicked".into())
+}
+
 impl<G: PretextGenerator + Clone + 'static> EpochPlan<G> {
-    fn sample(&self, index: usize) -> Result<G::Sample, DataError> {
-        let image = self.conform.conform(&self.source.get(index)?.image);
-        self.generator
-            .generate(&image, &mut sample_rng(self.seed, self.epoch, index as u64))
+    fn sample(&self, index: usize) -> Result<G::Sample> {
+        let image = self.images.conform(&self.source.get(index)?.image);
+        Ok(self.generator.generate(
+            &image,
+            index,
+            &mut sample_rng(self.seed, self.epoch, index as u64),
+        )?)
     }
 
-    /// Generates the samples of `indices` in order, spread over the plan's workers.
-    pub fn samples(&self, indices: &[usize]) -> Result<Vec<G::Sample>, DataError> {
+    /// Generates the samples of `indices` in order, spread over the plan's workers; a worker
+    /// that panics becomes a [`TrainError::Worker`] with its message.
+    pub fn samples(&self, indices: &[usize]) -> Result<Vec<G::Sample>> {
         let chunk = indices.len().div_ceil(self.workers.max(1)).max(1);
         std::thread::scope(|s| {
             let parts: Vec<_> = indices
@@ -64,15 +77,21 @@ impl<G: PretextGenerator + Clone + 'static> EpochPlan<G> {
                     s.spawn(move || part.iter().map(|&i| self.sample(i)).collect::<Vec<_>>())
                 })
                 .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+            let mut out = Vec::with_capacity(indices.len());
+            for part in parts {
+                let samples = part.join().map_err(|e| TrainError::Worker {
+                    message: panic_message(e.as_ref()),
+                })?;
+                for sample in samples {
+                    out.push(sample?);
+                }
+            }
+            Ok(out)
         })
     }
 
     /// Starts generating the batches of `order` in the background.
-    pub fn spawn(self, order: Vec<usize>) -> Receiver<Result<Vec<G::Sample>, DataError>> {
+    pub fn spawn(self, order: Vec<usize>) -> Receiver<Result<Vec<G::Sample>>> {
         let (tx, rx) = sync_channel(PREFETCH);
         std::thread::spawn(move || {
             for batch in order.chunks(self.batch_size) {
@@ -94,6 +113,46 @@ mod tests {
     use selfsup_data::pretext::{RotationConfig, RotationGenerator};
     use selfsup_data::{Split, bundled_sample};
 
+    #[derive(Clone)]
+    struct Panicky;
+
+    impl PretextGenerator for Panicky {
+        type Sample = usize;
+
+        fn generate(
+            &self,
+            _image: &selfsup_data::Image,
+            index: usize,
+            _rng: &mut StdRng,
+        ) -> selfsup_data::Result<usize> {
+            assert!(index != 5, "cannot make sample 5");
+            Ok(index)
+        }
+
+        fn picture(&self, _sample: &usize) -> Vec<selfsup_data::Image> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_panicking_worker_becomes_an_error_with_its_message() {
+        let source: Arc<dyn ImageSource> = Arc::new(bundled_sample(Split::Test).unwrap());
+        let plan = EpochPlan {
+            generator: Panicky,
+            source,
+            images: InputSpec::plain(1, 28).unwrap(),
+            seed: 0,
+            epoch: 0,
+            batch_size: 4,
+            workers: 2,
+        };
+        let batches: Vec<_> = plan.spawn((0..12).collect()).iter().collect();
+        assert_eq!(batches.len(), 2, "the loader stops at the failed batch");
+        assert_eq!(batches[0].as_ref().unwrap(), &[0, 1, 2, 3]);
+        let err = batches[1].as_ref().unwrap_err().to_string();
+        assert!(err.contains("cannot make sample 5"), "{err}");
+    }
+
     #[test]
     fn batches_are_the_same_whatever_the_worker_count() {
         let source: Arc<dyn ImageSource> = Arc::new(bundled_sample(Split::Test).unwrap());
@@ -104,7 +163,7 @@ mod tests {
             })
             .unwrap(),
             source: source.clone(),
-            conform: ImageBatcher::new(1, 28, 28).unwrap(),
+            images: InputSpec::plain(1, 28).unwrap(),
             seed: 3,
             epoch: 1,
             batch_size: 7,

@@ -1,42 +1,44 @@
-//! The one training loop every pretext method runs through.
+//! The one training loop every pretext method runs through: [`train`] drives a
+//! [`PretextTask`] through its epochs (see the task module for the hook order), writes the run
+//! folder and resumes exactly from its last checkpoint.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use burn::module::Module;
-use burn::optim::{
-    AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig,
-    momentum::MomentumConfig,
-};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use selfsup_data::ImageSource;
-use selfsup_models::PretextModel;
+use selfsup_data::{ImageSource, InputSpec};
+use selfsup_models::{PretextModel, StepOutput};
 
-use crate::batch::ImageBatcher;
-use crate::checkpoint::{self, CheckpointState};
-use crate::config::{OptimizerConfig, OptimizerKind, RunConfig};
+use crate::checkpoint::{self, CheckpointState, DataRecord, fnv1a};
+use crate::config::RunConfig;
 use crate::curve;
 use crate::error::{Result, TrainError};
-use crate::loader::{EpochPlan, epoch_order};
-use crate::metrics::{EpochRecord, MetricsLog, Row, Tally};
-use crate::schedule::learning_rate;
-use crate::task::PretextTask;
+use crate::loader::EpochPlan;
+use crate::metrics::{EpochRecord, Metrics, MetricsLog, Row, Tally};
+use crate::optim::Optimizers;
+use crate::schedule::SchedulePlan;
+use crate::task::{PretextTask, Setup, StepInfo, TaskData};
 
-/// Where a run writes and whether it continues an earlier one.
-#[derive(Clone, Debug)]
+/// Where a run writes, whether it continues an earlier one, and what its data is called.
+#[derive(Clone, Debug, Default)]
 pub struct RunOptions {
-    /// The run folder (`runs/NAME`): config, metrics, curve, checkpoints.
+    /// The run folder (`runs/NAME`): config, metrics, curves, checkpoints.
     pub out_dir: PathBuf,
     /// Continue from `out_dir/checkpoints/last` instead of starting afresh (a fresh run refuses
     /// a folder that already holds checkpoints: [`TrainError::RunExists`]).
     pub resume: bool,
     /// Show a progress bar (it also hides itself when stderr is not a terminal).
     pub progress: bool,
+    /// The data source as named on the command line, recorded in the checkpoints.
+    pub data_spec: Option<String>,
+    /// Resume on data other than the checkpoint's, on purpose.
+    pub change_data: bool,
 }
 
 /// What a finished run returns.
@@ -77,32 +79,64 @@ pub fn split_indices(
     HoldOut { train: all, val }
 }
 
-/// Builds the configured optimiser.
-pub fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
-    let decay =
-        (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
-    match config.kind {
-        OptimizerKind::Sgd => SgdConfig::new()
-            .with_weight_decay(decay)
-            .with_momentum((config.momentum > 0.0).then(|| {
-                MomentumConfig::new()
-                    .with_momentum(config.momentum)
-                    .with_dampening(0.0)
-                    .with_nesterov(config.nesterov)
-            }))
-            .init(),
-        OptimizerKind::Adam => AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(decay)
-            .init(),
-    }
-}
-
-/// The channels and side the model takes: configured, or from the first image.
-fn input_shape(config: &RunConfig, source: &dyn ImageSource) -> Result<(usize, usize)> {
+/// How the run conforms source images: the configured channels and side, or the first image's.
+pub fn image_spec(config: &RunConfig, source: &dyn ImageSource) -> Result<InputSpec> {
     let [c, h, w] = source.shape(0)?;
     let channels = config.train.channels.unwrap_or(if c == 1 { 1 } else { 3 });
-    Ok((channels, config.train.image_size.unwrap_or(h.min(w))))
+    Ok(InputSpec::plain(
+        channels,
+        config.train.image_size.unwrap_or(h.min(w)),
+    )?)
+}
+
+/// What a task is built from for `config` on `source`.
+pub fn setup(config: &RunConfig, source: &dyn ImageSource) -> Result<Setup> {
+    Ok(Setup {
+        backbone: config.backbone.clone(),
+        images: image_spec(config, source)?,
+        seed: config.train.seed,
+    })
+}
+
+/// Trains `task`'s network on `source` as `config` says, writing the run folder; see
+/// [`RunOptions`]. Returns when all epochs are done.
+pub fn train<T: PretextTask>(
+    task: T,
+    config: &RunConfig,
+    source: Arc<dyn ImageSource>,
+    device: &Device,
+    options: &RunOptions,
+) -> Result<Trained<T::Model>> {
+    Trainer::start(task, config, source, device, options)?.run()
+}
+
+/// One line about a finished epoch.
+pub fn describe(r: &EpochRecord, epochs: usize) -> String {
+    let values = |m: &Metrics| {
+        let mut names: Vec<&String> = m.keys().collect();
+        names.sort_by_key(|n| (n.as_str() != "loss", n.as_str()));
+        names
+            .into_iter()
+            .map(|n| format_metric(n, m[n]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut line = format!("epoch {}/{epochs}: train {}", r.epoch, values(&r.train));
+    if !r.val.is_empty() {
+        line += &format!(", val {}", values(&r.val));
+    }
+    if !r.hook.is_empty() {
+        line += &format!(", {}", values(&r.hook));
+    }
+    line + &format!(", {:.0} img/s, {:.1}s", r.images_per_second, r.seconds)
+}
+
+fn format_metric(name: &str, value: f64) -> String {
+    if name.contains("accuracy") || name.ends_with("_acc") {
+        format!("{name} {:.2}%", 100.0 * value)
+    } else {
+        format!("{name} {value:.4}")
+    }
 }
 
 fn bar(len: usize, epoch: usize, epochs: usize, show: bool) -> ProgressBar {
@@ -121,45 +155,233 @@ fn bar(len: usize, epoch: usize, epochs: usize, show: bool) -> ProgressBar {
     bar
 }
 
-/// Trains `T`'s network on `source` as `config` says, writing the run folder; see
-/// [`RunOptions`]. Returns when all epochs are done.
-pub fn train<T: PretextTask>(
-    task: &mut T,
-    config: &RunConfig,
-    source: Arc<dyn ImageSource>,
-    device: &Device,
-    options: &RunOptions,
-) -> Result<Trained<T::Model>> {
-    config.validate()?;
-    if source.is_empty() {
-        return Err(TrainError::InvalidConfig {
-            what: "data",
-            reason: format!("{} holds no images", source.describe()),
-        });
-    }
-    let t = &config.train;
-    let (channels, side) = input_shape(config, source.as_ref())?;
-    let conform = ImageBatcher::new(channels, side, side)?;
-    let split = split_indices(source.len(), t.seed, t.val_fraction, t.max_images);
-    let steps_per_epoch = split.train.len().div_ceil(t.batch_size);
-    let out = &options.out_dir;
-    let checkpoints = out.join("checkpoints");
-    // A fresh run would overwrite the folder's checkpoints after its first epoch.
-    if !options.resume && checkpoints.join("last").exists() {
-        return Err(TrainError::RunExists { path: out.clone() });
-    }
-    std::fs::create_dir_all(&checkpoints).map_err(|e| TrainError::io(&checkpoints, e))?;
+/// The settings a resumed run may change: its length and how it is run, not what it is.
+const RESUMABLE: [&str; 3] = ["train.epochs", "train.workers", "train.checkpoint_every"];
 
-    let ad = device.clone().autodiff();
-    ad.seed(t.seed);
-    let mut model = checkpoint::stable_param_ids(task.model(channels, &ad), T::NAME);
-    let mut optim = optimizer(&t.optimizer);
-    let (mut history, mut step, start_epoch) = if options.resume {
-        let last = checkpoints.join("last");
-        let state = checkpoint::load_state(&last)?;
+/// The first key (dotted path) where two configuration tables differ, with both values.
+fn first_difference(
+    a: &toml::Table,
+    b: &toml::Table,
+    path: &str,
+) -> Option<(String, String, String)> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let full = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        if RESUMABLE.contains(&full.as_str()) {
+            continue;
+        }
+        match (a.get(key), b.get(key)) {
+            (Some(toml::Value::Table(x)), Some(toml::Value::Table(y))) => {
+                if let Some(d) = first_difference(x, y, &full) {
+                    return Some(d);
+                }
+            }
+            (x, y) if x != y => {
+                let show = |v: Option<&toml::Value>| v.map_or("(unset)".into(), |v| v.to_string());
+                return Some((full, show(x), show(y)));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn digest(split: &HoldOut) -> String {
+    let bytes: Vec<u8> = split
+        .train
+        .iter()
+        .chain(&split.val)
+        .flat_map(|i| (*i as u64).to_le_bytes())
+        .collect();
+    format!("{:016x}", fnv1a(&bytes))
+}
+
+/// Reads a step's loss and metrics with one transfer from the device.
+fn read_values(output: &StepOutput) -> Result<Vec<(&'static str, f64)>> {
+    let mut tensors = vec![output.loss.clone().detach().reshape([1])];
+    tensors.extend(output.metrics.iter().map(|(_, t)| t.clone().reshape([1])));
+    let values = Tensor::cat(tensors, 0)
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| TrainError::Loader(format!("reading step values: {e:?}")))?;
+    Ok(std::iter::once("loss")
+        .chain(output.metrics.iter().map(|(n, _)| *n))
+        .zip(values.into_iter().map(f64::from))
+        .collect())
+}
+
+/// A run in progress.
+struct Trainer<'a, T: PretextTask> {
+    task: T,
+    config: &'a RunConfig,
+    options: &'a RunOptions,
+    source: Arc<dyn ImageSource>,
+    images: InputSpec,
+    split: HoldOut,
+    data: DataRecord,
+    ad: Device,
+    /// The network; `None` only while a hook or step holds it.
+    model: Option<T::Model>,
+    optimizers: Optimizers,
+    plan: SchedulePlan,
+    generations: BTreeMap<String, u64>,
+    history: Vec<EpochRecord>,
+    step: usize,
+    start_epoch: usize,
+    log: MetricsLog,
+    checkpoints: PathBuf,
+}
+
+impl<'a, T: PretextTask> Trainer<'a, T> {
+    /// Checks the run, builds or restores every piece and opens the run folder.
+    fn start(
+        mut task: T,
+        config: &'a RunConfig,
+        source: Arc<dyn ImageSource>,
+        device: &Device,
+        options: &'a RunOptions,
+    ) -> Result<Self> {
+        config.validate()?;
+        if config.method.name() != T::NAME {
+            return Err(TrainError::InvalidConfig {
+                what: "method".into(),
+                reason: format!(
+                    "the configuration is for '{}' but the task is '{}'",
+                    config.method.name(),
+                    T::NAME
+                ),
+            });
+        }
+        if source.is_empty() {
+            return Err(TrainError::InvalidConfig {
+                what: "data".into(),
+                reason: format!("{} holds no images", source.describe()),
+            });
+        }
+        let t = &config.train;
+        let images = image_spec(config, source.as_ref())?;
+        let split = split_indices(source.len(), t.seed, t.val_fraction, t.max_images);
+        if split.train.is_empty() {
+            return Err(TrainError::InvalidConfig {
+                what: "data".into(),
+                reason: format!(
+                    "no training images: {} has {} images, of which train.max_images = {} and \
+                     train.val_fraction = {} leave none to train on",
+                    source.describe(),
+                    source.len(),
+                    t.max_images.map_or("(all)".into(), |m| m.to_string()),
+                    t.val_fraction
+                ),
+            });
+        }
+        let data = DataRecord {
+            spec: options.data_spec.clone(),
+            description: source.describe(),
+            images: source.len(),
+            train: split.train.len(),
+            val: split.val.len(),
+            split_digest: digest(&split),
+        };
+        let out = &options.out_dir;
+        let checkpoints = out.join("checkpoints");
+        // A fresh run would overwrite the folder's checkpoints after its first epoch.
+        if !options.resume && checkpoints.join("last").exists() {
+            return Err(TrainError::RunExists { path: out.clone() });
+        }
+
+        let ad = device.clone().autodiff();
+        ad.seed(t.seed);
+        let fresh = task.model(&ad);
+        let mut optimizers = Optimizers::new(task.optimizers(t))?;
+        let steps_per_epoch = split.train.len().div_ceil(t.batch_size);
+        let mut plan = SchedulePlan::new(steps_per_epoch, t.epochs);
+        let (model, generations, history, step, start_epoch) = if options.resume {
+            let last = checkpoint::resolve(&checkpoints.join("last"))?;
+            let state = checkpoint::load_state(&last)?;
+            Self::check_resume(&state, config, &images, &data, options, &last)?;
+            let model = checkpoint::stable_param_ids(fresh, T::NAME, &state.generations);
+            let model = checkpoint::load_model(model, &last)?;
+            optimizers.load(&last, &state.optimizers)?;
+            task.restore(checkpoint::load_task_state(&last)?)?;
+            plan = SchedulePlan {
+                steps_per_epoch,
+                segments: state.schedule.clone(),
+            }
+            .extended(state.step, t.epochs);
+            (
+                model,
+                state.generations,
+                state.history,
+                state.step,
+                state.epoch,
+            )
+        } else {
+            task.prepare(&TaskData {
+                source: source.as_ref(),
+                train: &split.train,
+                images: &images,
+                seed: t.seed,
+                device: &ad,
+                batch_size: t.batch_size.max(256),
+            })?;
+            let generations = BTreeMap::new();
+            let model = checkpoint::stable_param_ids(fresh, T::NAME, &generations);
+            (model, generations, Vec::new(), 0, 0)
+        };
+
+        std::fs::create_dir_all(&checkpoints).map_err(|e| TrainError::io(&checkpoints, e))?;
+        std::fs::write(out.join("config.toml"), config.to_toml())
+            .map_err(|e| TrainError::io(out.join("config.toml"), e))?;
+        let mut metric_names = vec!["loss"];
+        metric_names.extend(task.step_metrics());
+        metric_names.extend(task.epoch_metrics());
+        let optimizer_names: Vec<&str> = optimizers.rates().iter().map(|(n, _)| *n).collect();
+        let log = MetricsLog::open(
+            &out.join("metrics.csv"),
+            &optimizer_names,
+            &metric_names,
+            step,
+        )?;
+        Ok(Self {
+            task,
+            config,
+            options,
+            source,
+            images,
+            split,
+            data,
+            ad,
+            model: Some(model),
+            optimizers,
+            plan,
+            generations,
+            history,
+            step,
+            start_epoch,
+            log,
+            checkpoints,
+        })
+    }
+
+    /// Refuses to resume a checkpoint that is not this run continued.
+    fn check_resume(
+        state: &CheckpointState,
+        config: &RunConfig,
+        images: &InputSpec,
+        data: &DataRecord,
+        options: &RunOptions,
+        last: &Path,
+    ) -> Result<()> {
         if state.method != T::NAME {
             return Err(TrainError::checkpoint(
-                &last,
+                last,
                 format!(
                     "was written by method '{}', not '{}'",
                     state.method,
@@ -167,196 +389,326 @@ pub fn train<T: PretextTask>(
                 ),
             ));
         }
-        if (state.in_channels, state.image_size) != (channels, side) {
+        if let Some((key, was, now)) =
+            first_difference(&state.config.to_table(), &config.to_table(), "")
+        {
+            return Err(TrainError::ResumeMismatch { key, was, now });
+        }
+        if &state.images != images {
             return Err(TrainError::checkpoint(
-                &last,
+                last,
                 format!(
-                    "model takes {}x{}x{} images but this run's data gives {channels}x{side}x{side}",
-                    state.in_channels, state.image_size, state.image_size
+                    "the run's images are {}x{}x{} but this data gives {}x{}x{}",
+                    state.images.image_channels,
+                    state.images.side,
+                    state.images.side,
+                    images.image_channels,
+                    images.side,
+                    images.side
                 ),
             ));
         }
-        model = checkpoint::load_model(model, &last)?;
-        optim = checkpoint::load_optimizer(optim, &last)?;
-        (state.history, state.step, state.epoch)
-    } else {
-        (Vec::new(), 0, 0)
-    };
-    std::fs::write(out.join("config.toml"), config.to_toml())
-        .map_err(|e| TrainError::io(out.join("config.toml"), e))?;
-    let mut log = MetricsLog::open(&out.join("metrics.csv"), step)?;
-    let mut best = history
-        .iter()
-        .map(|r| r.val_loss.unwrap_or(r.train_loss))
-        .fold(f64::INFINITY, f64::min);
-
-    for epoch in start_epoch..t.epochs {
-        let started = Instant::now();
-        task.on_epoch_start(&model, epoch)?;
-        let plan = EpochPlan {
-            generator: task.generator()?,
-            source: source.clone(),
-            conform: conform.clone(),
-            seed: t.seed,
-            epoch: epoch as u64,
-            batch_size: t.batch_size,
-            workers: t.workers,
+        if config.train.epochs < state.epoch {
+            return Err(TrainError::InvalidConfig {
+                what: "train.epochs".into(),
+                reason: format!(
+                    "{} is fewer than the {} epochs the run has already trained",
+                    config.train.epochs, state.epoch
+                ),
+            });
+        }
+        let same = |a: &DataRecord, b: &DataRecord| {
+            (&a.description, a.images, a.train, a.val, &a.split_digest)
+                == (&b.description, b.images, b.train, b.val, &b.split_digest)
         };
-        let batches = plan
-            .clone()
-            .spawn(epoch_order(&split.train, t.seed, epoch as u64));
-        let progress = bar(steps_per_epoch, epoch + 1, t.epochs, options.progress);
+        if !options.change_data && !same(&state.data, data) {
+            let name = |d: &DataRecord| {
+                format!(
+                    "{} ({} images{})",
+                    d.spec.clone().unwrap_or_else(|| d.description.clone()),
+                    d.images,
+                    if d.spec.is_some() {
+                        format!(", {}", d.description)
+                    } else {
+                        String::new()
+                    }
+                )
+            };
+            return Err(TrainError::DataChanged {
+                was: name(&state.data),
+                now: name(data),
+            });
+        }
+        Ok(())
+    }
+
+    fn take_model(&mut self) -> T::Model {
+        self.model
+            .take()
+            .expect("the network is back after every hook and step")
+    }
+
+    /// Runs the remaining epochs.
+    fn run(mut self) -> Result<Trained<T::Model>> {
+        for epoch in self.start_epoch..self.config.train.epochs {
+            let started = Instant::now();
+            let hook = self.begin_epoch(epoch)?;
+            let (train, images_per_second) = self.train_epoch(epoch)?;
+            let val = self.validate()?;
+            let record = EpochRecord {
+                epoch: epoch + 1,
+                train,
+                val,
+                hook,
+                lr: self
+                    .optimizers
+                    .rates()
+                    .into_iter()
+                    .map(|(n, r)| (n.to_string(), r))
+                    .collect(),
+                images_per_second,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            self.finish_epoch(record)?;
+        }
+        Ok(Trained {
+            model: self.take_model(),
+            history: self.history,
+            last_checkpoint: self.checkpoints.join("last"),
+        })
+    }
+
+    /// The task's epoch-start hook; parameters it re-initialised get fresh ids.
+    fn begin_epoch(&mut self, epoch: usize) -> Result<Metrics> {
+        let model = self.take_model();
+        let data = TaskData {
+            source: self.source.as_ref(),
+            train: &self.split.train,
+            images: &self.images,
+            seed: self.config.train.seed,
+            device: &self.ad,
+            batch_size: self.config.train.batch_size.max(256),
+        };
+        let start = self.task.on_epoch_start(model, epoch, &data)?;
+        let mut model = start.model;
+        if !start.reinitialized.is_empty() {
+            for prefix in start.reinitialized {
+                *self.generations.entry(prefix).or_default() += 1;
+            }
+            model = checkpoint::stable_param_ids(model, T::NAME, &self.generations);
+        }
+        self.model = Some(model);
+        let values: Vec<(&str, f64)> = start.metrics.iter().map(|(n, v)| (*n, *v)).collect();
+        self.check_names(&values, &self.task.epoch_metrics())?;
+        if !values.is_empty() {
+            self.log.row(Row {
+                epoch: epoch + 1,
+                step: self.step,
+                split: "epoch",
+                lr: &[],
+                images_per_second: None,
+                values: &values,
+            })?;
+        }
+        Ok(start
+            .metrics
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect())
+    }
+
+    /// Fails on a metric the task did not declare (it would have no column).
+    fn check_names(&self, values: &[(&str, f64)], declared: &[&'static str]) -> Result<()> {
+        match values
+            .iter()
+            .find(|(n, _)| *n != "loss" && !declared.contains(n))
+        {
+            Some((name, _)) => Err(TrainError::Task {
+                method: T::NAME.into(),
+                reason: format!("reported the metric '{name}', which it does not declare"),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Trains one epoch; returns its mean metrics and throughput.
+    fn train_epoch(&mut self, epoch: usize) -> Result<(Metrics, f64)> {
+        let t = &self.config.train;
+        let order = self.task.epoch_order(&self.split.train, t.seed, epoch);
+        if order.len() != self.split.train.len() {
+            return Err(TrainError::Task {
+                method: T::NAME.into(),
+                reason: format!(
+                    "its epoch order holds {} images, the training split {}",
+                    order.len(),
+                    self.split.train.len()
+                ),
+            });
+        }
+        let planned = self.plan.steps_per_epoch;
+        let batches = self.epoch_plan(epoch as u64)?.spawn(order);
+        let progress = bar(planned, epoch + 1, t.epochs, self.options.progress);
+        let step_names = self.task.step_metrics();
         let mut tally = Tally::default();
-        let mut lr = 0.0;
-        let mut inputs = 0usize;
-        let mut busy = 0.0f64;
+        let (mut inputs, mut busy, mut done) = (0usize, 0.0f64, 0usize);
         for samples in batches {
             let tick = Instant::now();
             let samples = samples?;
-            let n = samples.len() * task.inputs_per_sample();
-            let batch = task.collate(samples, &ad);
-            lr = learning_rate(&t.optimizer, &t.schedule, step, steps_per_epoch, t.epochs);
-            let output = model.forward_step(&batch);
-            let loss = output.loss.clone().into_scalar::<f32>();
-            if !loss.is_finite() {
+            let count = samples.len();
+            let batch = self.task.collate(samples, &self.ad);
+            self.optimizers.set_step(&self.plan, self.step);
+            let model = self.take_model();
+            let info = StepInfo {
+                step: self.step,
+                epoch,
+                steps_per_epoch: planned,
+            };
+            let (model, output) =
+                self.task
+                    .train_step(model, &batch, &mut self.optimizers, info)?;
+            self.model = Some(model);
+            let values = read_values(&output)?;
+            self.check_names(&values, &step_names)?;
+            self.step += 1;
+            done += 1;
+            if let Some((name, value)) = values.iter().find(|(_, v)| !v.is_finite()) {
                 progress.abandon();
                 return Err(TrainError::NonFinite {
-                    step: step + 1,
+                    step: self.step,
                     epoch: epoch + 1,
-                    loss,
+                    metric: (*name).to_string(),
+                    value: *value,
                 });
             }
-            let grads = GradientsParams::from_grads(output.loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-            let correct = output
-                .correct
-                .map(|(hits, total)| (hits.into_scalar::<i64>() as usize, total));
-            step += 1;
-            tally.add(loss, correct);
+            tally.add(&values, count);
+            let n = count * self.task.inputs_per_sample();
             let seconds = tick.elapsed().as_secs_f64();
             busy += seconds;
             inputs += n;
-            let rate = n as f64 / seconds;
-            log.row(Row {
+            let rates = self.optimizers.rates();
+            self.log.row(Row {
                 epoch: epoch + 1,
-                step,
+                step: self.step,
                 split: "train",
-                loss: f64::from(loss),
-                accuracy: correct.map(|(c, n)| c as f64 / n as f64),
-                lr,
-                images_per_second: Some(rate),
+                lr: &rates,
+                images_per_second: Some(n as f64 / seconds),
+                values: &values,
             })?;
             progress.inc(1);
-            progress.set_message(format!(
-                "loss {:.4}{} lr {lr:.2e}",
-                tally.loss(),
-                tally
-                    .accuracy()
-                    .map_or(String::new(), |a| format!(" acc {:.1}%", 100.0 * a))
-            ));
+            let means = tally.means();
+            progress.set_message(
+                std::iter::once("loss")
+                    .chain(step_names.iter().copied())
+                    .filter_map(|n| means.get(n).map(|v| format_metric(n, *v)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
         }
         progress.finish_and_clear();
-
-        let val = (!split.val.is_empty())
-            .then(|| validate(task, &model, &plan, &split.val))
-            .transpose()?;
-        if let Some(v) = &val {
-            log.row(Row {
-                epoch: epoch + 1,
-                step,
-                split: "val",
-                loss: v.loss(),
-                accuracy: v.accuracy(),
-                lr,
-                images_per_second: None,
-            })?;
+        if done != planned {
+            return Err(TrainError::Loader(format!(
+                "the sample loader stopped after {done} of {planned} batches of epoch {}",
+                epoch + 1
+            )));
         }
-        let record = EpochRecord {
-            epoch: epoch + 1,
-            train_loss: tally.loss(),
-            train_accuracy: tally.accuracy(),
-            val_loss: val.map(|v| v.loss()),
-            val_accuracy: val.and_then(|v| v.accuracy()),
-            lr,
-            images_per_second: inputs as f64 / busy.max(f64::EPSILON),
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        if options.progress {
+        Ok((tally.means(), inputs as f64 / busy.max(f64::EPSILON)))
+    }
+
+    fn epoch_plan(&self, epoch: u64) -> Result<EpochPlan<T::Generator>> {
+        let t = &self.config.train;
+        Ok(EpochPlan {
+            generator: self.task.generator()?,
+            source: self.source.clone(),
+            images: self.images.clone(),
+            seed: t.seed,
+            epoch,
+            batch_size: t.batch_size,
+            workers: t.workers,
+        })
+    }
+
+    /// Loss and metrics of the network in inference mode on the held-out images, with the
+    /// samples of one fixed epoch so that every epoch is judged on the same inputs; each batch
+    /// weighs as many samples as it holds.
+    fn validate(&mut self) -> Result<Metrics> {
+        if self.split.val.is_empty() {
+            return Ok(Metrics::new());
+        }
+        let model = self.model.as_ref().expect("the network is back").valid();
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        let mut tally = Tally::default();
+        for samples in self.epoch_plan(u64::MAX)?.spawn(self.split.val.clone()) {
+            let samples = samples?;
+            let count = samples.len();
+            let batch = self.task.collate(samples, &device);
+            tally.add(&read_values(&model.forward_step(&batch))?, count);
+        }
+        let means = tally.means();
+        let values: Vec<(&str, f64)> = means.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        self.log.row(Row {
+            epoch: self.history.len() + 1,
+            step: self.step,
+            split: "val",
+            lr: &[],
+            images_per_second: None,
+            values: &values,
+        })?;
+        Ok(means)
+    }
+
+    /// Records the epoch, writes the checkpoints (`last`, `best`, every N) and the curves.
+    fn finish_epoch(&mut self, record: EpochRecord) -> Result<()> {
+        let t = &self.config.train;
+        if self.options.progress {
             eprintln!("{}", describe(&record, t.epochs));
         }
-        history.push(record.clone());
+        let best = self.task.best();
+        let score = |r: &EpochRecord| {
+            best.and_then(|b| {
+                r.val_or_train(b.metric)
+                    .map(|v| if b.higher_is_better { -v } else { v })
+            })
+        };
+        let improved = score(&record).is_some_and(|now| {
+            self.history
+                .iter()
+                .filter_map(score)
+                .all(|before| now < before)
+        });
+        self.history.push(record);
         let state = CheckpointState {
             method: T::NAME.to_string(),
-            config: config.clone(),
-            epoch: epoch + 1,
-            step,
+            config: self.config.clone(),
+            epoch: self.history.len(),
+            step: self.step,
             seed: t.seed,
-            in_channels: channels,
-            image_size: side,
-            history: history.clone(),
+            images: self.images.clone(),
+            networks: self.task.networks(),
+            data: self.data.clone(),
+            optimizers: self.optimizers.entries(),
+            schedule: self.plan.segments.clone(),
+            generations: self.generations.clone(),
+            history: self.history.clone(),
         };
-        checkpoint::save(&checkpoints.join("last"), &model, &optim, &state)?;
-        let score = record.val_loss.unwrap_or(record.train_loss);
-        if score < best {
-            best = score;
-            checkpoint::save(&checkpoints.join("best"), &model, &optim, &state)?;
-        }
-        if t.checkpoint_every > 0 && (epoch + 1) % t.checkpoint_every == 0 {
+        let task_state = self.task.state();
+        let save = |name: String| {
             checkpoint::save(
-                &checkpoints.join(format!("epoch-{:04}", epoch + 1)),
-                &model,
-                &optim,
+                &self.checkpoints.join(name),
+                self.model.as_ref().expect("the network is back"),
+                &self.optimizers,
+                &task_state,
                 &state,
-            )?;
+            )
+        };
+        save("last".into())?;
+        if improved {
+            save("best".into())?;
         }
-        curve::draw(&history, &out.join("curves.png"))?;
+        if t.checkpoint_every > 0 && state.epoch % t.checkpoint_every == 0 {
+            save(format!("epoch-{:04}", state.epoch))?;
+        }
+        curve::draw(&self.history, &self.options.out_dir.join("curves.png"))
     }
-    Ok(Trained {
-        model,
-        history,
-        last_checkpoint: checkpoints.join("last"),
-    })
-}
-
-/// One line about a finished epoch.
-pub fn describe(r: &EpochRecord, epochs: usize) -> String {
-    let pct = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
-    format!(
-        "epoch {}/{epochs}: train loss {:.4} acc {}, val loss {} acc {}, {:.0} img/s, {:.1}s",
-        r.epoch,
-        r.train_loss,
-        pct(r.train_accuracy),
-        r.val_loss.map_or("-".to_string(), |l| format!("{l:.4}")),
-        pct(r.val_accuracy),
-        r.images_per_second,
-        r.seconds
-    )
-}
-
-/// Loss and accuracy of the network in inference mode on the validation images, with the
-/// samples of epoch 0 so that every epoch is judged on the same inputs.
-fn validate<T: PretextTask>(
-    task: &T,
-    model: &T::Model,
-    plan: &EpochPlan<T::Generator>,
-    val: &[usize],
-) -> Result<Tally> {
-    let model = model.valid();
-    let device = model.devices().into_iter().next().unwrap_or_default();
-    let plan = EpochPlan {
-        epoch: u64::MAX,
-        ..plan.clone()
-    };
-    let mut tally = Tally::default();
-    for samples in plan.spawn(val.to_vec()) {
-        let batch = task.collate(samples?, &device);
-        let output = model.forward_step(&batch);
-        let correct = output
-            .correct
-            .map(|(hits, total)| (hits.into_scalar::<i64>() as usize, total));
-        tally.add(output.loss.into_scalar::<f32>(), correct);
-    }
-    Ok(tally)
 }
 
 /// The `config.toml` saved in a run folder.

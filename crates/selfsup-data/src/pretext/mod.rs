@@ -1,8 +1,9 @@
 //! Pretext generators: from an image to a training sample whose labels come from the image.
 //!
-//! A generator is a pure function of (config, image, RNG); the RNG comes from
+//! A generator is a pure function of (config, image, index, RNG); the RNG comes from
 //! [`sample_rng`]`(seed, epoch, index)`, so every sample is reproducible and independent of the
-//! order or the thread in which it is made.
+//! order or the thread in which it is made. The index lets a generator look up what its method
+//! computed for that image (DeepCluster's pseudo-label).
 
 mod rotation;
 
@@ -19,8 +20,13 @@ pub trait PretextGenerator: Send + Sync {
     /// What one image turns into.
     type Sample: Send;
 
-    /// Builds the sample of `image`, drawing randomness only from `rng`.
-    fn generate(&self, image: &Image, rng: &mut StdRng) -> Result<Self::Sample>;
+    /// Builds the sample of `image`, image `index` of its source, drawing randomness only from
+    /// `rng`.
+    fn generate(&self, image: &Image, index: usize, rng: &mut StdRng) -> Result<Self::Sample>;
+
+    /// The sample as one gallery row of 1- or 3-channel images in `[0, 1]` (what `selfsup show`
+    /// draws).
+    fn picture(&self, sample: &Self::Sample) -> Vec<Image>;
 }
 
 /// SplitMix64's finaliser: a bijective mix so that nearby inputs give unrelated outputs.

@@ -69,7 +69,7 @@ impl RotationGenerator {
 impl PretextGenerator for RotationGenerator {
     type Sample = RotationSample;
 
-    fn generate(&self, image: &Image, rng: &mut StdRng) -> Result<RotationSample> {
+    fn generate(&self, image: &Image, _index: usize, rng: &mut StdRng) -> Result<RotationSample> {
         let square = match self.config.crop {
             Some(side) => random_crop(image, side, side, rng)?,
             None => {
@@ -84,6 +84,10 @@ impl PretextGenerator for RotationGenerator {
         };
         let rotations = [0, 1, 2, 3].map(|k| rot90(&base, k));
         Ok(RotationSample { rotations })
+    }
+
+    fn picture(&self, sample: &RotationSample) -> Vec<Image> {
+        sample.rotations.to_vec()
     }
 }
 
@@ -108,7 +112,7 @@ mod tests {
         #[test]
         fn copies_are_successive_quarter_turns(h in 2usize..12, w in 2usize..12, seed in 0u64..100, flip: bool) {
             let generator = RotationGenerator::new(RotationConfig { crop: None, flip }).unwrap();
-            let sample = generator.generate(&image(3, h, w, seed), &mut sample_rng(seed, 0, 1)).unwrap();
+            let sample = generator.generate(&image(3, h, w, seed), 1, &mut sample_rng(seed, 0, 1)).unwrap();
             let side = h.min(w);
             for k in 0..4 {
                 prop_assert_eq!(sample.rotations[k].shape(), [3, side, side]);
@@ -128,11 +132,19 @@ mod tests {
         })
         .unwrap();
         let img = image(1, 10, 10, 3);
-        let a = generator.generate(&img, &mut sample_rng(5, 1, 7)).unwrap();
-        let b = generator.generate(&img, &mut sample_rng(5, 1, 7)).unwrap();
+        let a = generator
+            .generate(&img, 7, &mut sample_rng(5, 1, 7))
+            .unwrap();
+        let b = generator
+            .generate(&img, 7, &mut sample_rng(5, 1, 7))
+            .unwrap();
         assert_eq!(a, b);
-        let differs =
-            (0..20).any(|i| generator.generate(&img, &mut sample_rng(5, 1, i)).unwrap() != a);
+        let differs = (0..20).any(|i| {
+            generator
+                .generate(&img, i as usize, &mut sample_rng(5, 1, i))
+                .unwrap()
+                != a
+        });
         assert!(differs, "different indices should give different crops");
         assert!(
             RotationGenerator::new(RotationConfig {
@@ -143,7 +155,7 @@ mod tests {
         );
         assert!(
             generator
-                .generate(&image(1, 4, 4, 0), &mut sample_rng(0, 0, 0))
+                .generate(&image(1, 4, 4, 0), 0, &mut sample_rng(0, 0, 0))
                 .is_err()
         );
     }

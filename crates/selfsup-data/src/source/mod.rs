@@ -12,7 +12,7 @@ mod summary;
 pub use folder::{FolderOptions, ImageFolder};
 pub use idx::IdxDataset;
 pub use sample::{FASHION_MNIST_CLASSES, Split, bundled_sample};
-pub use spec::{FASHION_MNIST_DIR, open_source};
+pub use spec::{FASHION_MNIST_DIR, open_source, test_split_of};
 pub use summary::Summary;
 
 use crate::error::Result;

@@ -41,26 +41,21 @@ impl ConvBlock {
     }
 }
 
-/// The two backbone families.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BackboneKind {
-    /// The VGG-style [`ConvNet`].
-    ConvNet,
-    /// Network-in-Network ([`Nin`]), RotNet's CIFAR backbone.
-    Nin,
-}
-
-/// Which backbone to build, with its settings; serialised in run configs.
+/// Which backbone to build, with its settings; serialised in run configs as a table tagged by
+/// `kind` (`kind = "conv_net"` with `widths`, or `kind = "nin"` with `blocks`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BackboneConfig {
-    /// `conv_net` or `nin`.
-    pub kind: BackboneKind,
-    /// ConvNet: output channels of each block.
-    pub widths: Vec<usize>,
-    /// NIN: number of blocks, 3 to 5.
-    pub nin_blocks: usize,
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BackboneConfig {
+    /// The VGG-style [`ConvNet`].
+    ConvNet {
+        /// Output channels of each block.
+        widths: Vec<usize>,
+    },
+    /// Network-in-Network ([`Nin`]), RotNet's CIFAR backbone.
+    Nin {
+        /// Number of blocks, 3 to 5.
+        blocks: usize,
+    },
 }
 
 impl Default for BackboneConfig {
@@ -70,10 +65,8 @@ impl Default for BackboneConfig {
     /// 3.1, find it the least transferable); it is cheap at its resolution and keeps the three
     /// before it general (docs/results.md measures both layouts).
     fn default() -> Self {
-        Self {
-            kind: BackboneKind::ConvNet,
+        BackboneConfig::ConvNet {
             widths: vec![32, 64, 128, 128],
-            nin_blocks: 4,
         }
     }
 }
@@ -81,29 +74,59 @@ impl Default for BackboneConfig {
 impl BackboneConfig {
     /// Checks the settings, naming the one at fault.
     pub fn validate(&self) -> Result<(), String> {
-        match self.kind {
-            BackboneKind::ConvNet if self.widths.is_empty() || self.widths.contains(&0) => {
+        match self {
+            BackboneConfig::ConvNet { widths } if widths.is_empty() || widths.contains(&0) => {
                 Err(format!(
-                    "backbone.widths must be a non-empty list of positive numbers, got {:?}",
-                    self.widths
+                    "backbone.widths must be a non-empty list of positive numbers, got {widths:?}"
                 ))
             }
-            BackboneKind::Nin if !(3..=5).contains(&self.nin_blocks) => Err(format!(
-                "backbone.nin_blocks must be 3 to 5, got {}",
-                self.nin_blocks
+            BackboneConfig::Nin { blocks } if !(3..=5).contains(blocks) => Err(format!(
+                "backbone.blocks must be 3 to 5 for a NIN, got {blocks}"
             )),
             _ => Ok(()),
         }
     }
 
+    /// Number of blocks.
+    pub fn blocks(&self) -> usize {
+        match self {
+            BackboneConfig::ConvNet { widths } => widths.len(),
+            BackboneConfig::Nin { blocks } => *blocks,
+        }
+    }
+
+    /// The smallest square input side whose every block output is at least one pixel: a
+    /// ConvNet halves (rounding down) before each block after the first, a NIN's pools keep
+    /// any side of at least one pixel.
+    pub fn min_side(&self) -> usize {
+        match self {
+            BackboneConfig::ConvNet { widths } => 1 << widths.len().saturating_sub(1).min(30),
+            BackboneConfig::Nin { .. } => 1,
+        }
+    }
+
+    /// Checks that `side`-pixel inputs survive the backbone's pooling, naming both numbers.
+    pub fn check_input(&self, side: usize) -> Result<(), String> {
+        let min = self.min_side();
+        if side < min {
+            return Err(format!(
+                "{side}-pixel inputs are too small for this {}-block backbone, whose pooling needs at \
+                 least {min} pixels: give larger images (train.image_size) or a larger crop, or \
+                 fewer blocks",
+                self.blocks()
+            ));
+        }
+        Ok(())
+    }
+
     /// Builds the backbone for images with `in_channels` channels.
     pub fn init(&self, in_channels: usize, device: &Device) -> Backbone {
-        match self.kind {
-            BackboneKind::ConvNet => {
-                Backbone::ConvNet(ConvNetConfig::new(in_channels, self.widths.clone()).init(device))
+        match self {
+            BackboneConfig::ConvNet { widths } => {
+                Backbone::ConvNet(ConvNetConfig::new(in_channels, widths.clone()).init(device))
             }
-            BackboneKind::Nin => {
-                Backbone::Nin(NinConfig::new(in_channels, self.nin_blocks).init(device))
+            BackboneConfig::Nin { blocks } => {
+                Backbone::Nin(NinConfig::new(in_channels, *blocks).init(device))
             }
         }
     }
@@ -176,4 +199,39 @@ fn block_widths(blocks: &[Vec<ConvBlock>]) -> Vec<usize> {
 pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     let [batch, channels, _, _] = x.dims();
     x.mean_dim(3).mean_dim(2).reshape([batch, channels])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_are_tagged_tables() {
+        let config: BackboneConfig =
+            serde_json::from_str(r#"{"kind": "nin", "blocks": 4}"#).unwrap();
+        assert_eq!(config, BackboneConfig::Nin { blocks: 4 });
+        let text = serde_json::to_string(&BackboneConfig::default()).unwrap();
+        assert_eq!(text, r#"{"kind":"conv_net","widths":[32,64,128,128]}"#);
+        let err = serde_json::from_str::<BackboneConfig>(r#"{"kind": "nin", "widths": [4]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("widths"), "{err}");
+    }
+
+    #[test]
+    fn input_side_is_checked_against_the_pooling() {
+        let four = BackboneConfig::default();
+        assert_eq!(four.min_side(), 8);
+        assert!(four.check_input(8).is_ok());
+        let err = four.check_input(7).unwrap_err();
+        assert!(
+            err.contains("7-pixel") && err.contains("at least 8"),
+            "{err}"
+        );
+        // The smallest accepted side really gives every block at least one pixel.
+        let device = Device::default();
+        let net = four.init(1, &device);
+        let outs = net.forward_blocks(Tensor::zeros([1, 1, 8, 8], &device));
+        assert_eq!(outs.last().unwrap().dims(), [1, 128, 1, 1]);
+    }
 }

@@ -17,8 +17,11 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use clap::Parser;
-use selfsup::models::reference::{ColorNetReference, RotNetReference};
 use selfsup::train::BackendKind;
+
+mod reference;
+
+use reference::{ColorNetReference, RotNetReference};
 
 #[derive(Parser, Debug, Clone)]
 struct Args {
@@ -229,6 +232,7 @@ fn main() -> anyhow::Result<()> {
     if args.child {
         return run_child(&args);
     }
+    reference::check_spec(&BackendKind::Flex.device()?).map_err(anyhow::Error::msg)?;
     let backends: Vec<BackendKind> = if args.backend == "all" {
         BackendKind::compiled()
             .into_iter()

@@ -1,5 +1,6 @@
 //! The two reference networks of the CPU benchmark (`docs/benchmarks.md`), layer for layer the
-//! `RotNet` and `ColorNet` of the PyTorch script they are timed against.
+//! `RotNet` and `ColorNet` of the PyTorch script they are timed against. They live beside the
+//! benchmark because they are no library API.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -122,27 +123,22 @@ impl ColorNetReference {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn output_shapes_follow_the_spec() {
-        let device = Device::default();
-        let rot = RotNetReference::new(&device);
-        assert_eq!(
-            rot.forward(Tensor::zeros([2, 3, 32, 32], &device)).dims(),
-            [2, 4]
-        );
-        let color = ColorNetReference::new(&device);
-        assert_eq!(
-            color.forward(Tensor::zeros([2, 1, 16, 16], &device)).dims(),
-            [2, 2, 16, 16]
-        );
-        // Parameter counts of the PyTorch modules: sum(p.numel() for p in RotNet().parameters())
-        // = 1,148,228 and ColorNet: 404,770 (conv weights + biases + BN affine). Burn's count
-        // also includes BatchNorm's running mean and variance: 2 x 896 channels.
-        assert_eq!(rot.num_params(), 1_148_228 + 2 * 896);
-        assert_eq!(color.num_params(), 404_770);
+/// Checks the networks against the spec before anything is timed: output shapes, and the
+/// parameter counts of the PyTorch modules (`sum(p.numel() for p in RotNet().parameters())` =
+/// 1,148,228 and ColorNet: 404,770; Burn's count also includes BatchNorm's running mean and
+/// variance, 2 x 896 channels).
+pub fn check_spec(device: &Device) -> Result<(), String> {
+    let rot = RotNetReference::new(device);
+    let color = ColorNetReference::new(device);
+    let shapes = (
+        rot.forward(Tensor::zeros([2, 3, 32, 32], device)).dims(),
+        color.forward(Tensor::zeros([2, 1, 16, 16], device)).dims(),
+    );
+    let counts = (rot.num_params(), color.num_params());
+    if shapes != ([2, 4], [2, 2, 16, 16]) || counts != (1_148_228 + 2 * 896, 404_770) {
+        return Err(format!(
+            "the reference networks differ from the spec: shapes {shapes:?}, parameters {counts:?}"
+        ));
     }
+    Ok(())
 }

@@ -1,0 +1,129 @@
+//! `selfsup eval PROTOCOL... --checkpoint RUN`.
+
+use clap::{Args, ValueEnum};
+use selfsup::data::test_split_of;
+use selfsup::train::checkpoint::load_network;
+use selfsup::train::eval::{self, ProbeConfig, Protocol};
+
+use super::args::{FeatureArgs, FolderArgs, open};
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ProtocolArg {
+    /// Logistic regression on standardised frozen features, fitted to convergence.
+    Linear,
+    /// Weighted k-nearest-neighbours on cosine similarity.
+    Knn,
+    /// The logistic regression trained on only `--per-class` labels per class.
+    Few,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// One or more of `linear`, `knn`, `few`; all share one feature extraction.
+    #[arg(required = true)]
+    protocols: Vec<ProtocolArg>,
+    #[command(flatten)]
+    features: FeatureArgs,
+    /// Labelled training images for the probe or the k-NN memory bank.
+    #[arg(long, default_value = "sample")]
+    data: String,
+    /// Labelled test images (default: the test split that goes with --data).
+    #[arg(long)]
+    test: Option<String>,
+    /// Training labels per class for `few`.
+    #[arg(long, default_value_t = 100)]
+    per_class: usize,
+    /// Neighbours for k-NN.
+    #[arg(long, default_value_t = 20)]
+    k: usize,
+    /// Temperature of the k-NN vote weights.
+    #[arg(long, default_value_t = 0.07)]
+    temperature: f64,
+    /// Inverse L2 strength of the logistic regression (scikit-learn's C).
+    #[arg(long, default_value_t = 1.0)]
+    c: f64,
+}
+
+impl EvalArgs {
+    pub fn run(&self) -> anyhow::Result<()> {
+        let test = match &self.test {
+            Some(t) => t.clone(),
+            None => test_split_of(&self.data)?,
+        };
+        if test == self.data {
+            anyhow::bail!(
+                "--data and --test are both '{test}': the probe would train and test on the same \
+                 images"
+            );
+        }
+        let protocols: Vec<Protocol> = self
+            .protocols
+            .iter()
+            .map(|p| match p {
+                ProtocolArg::Knn => Protocol::Knn {
+                    k: self.k,
+                    temperature: self.temperature,
+                },
+                ProtocolArg::Linear => Protocol::Linear,
+                ProtocolArg::Few => Protocol::Few {
+                    per_class: self.per_class,
+                },
+            })
+            .collect();
+        let probe = ProbeConfig {
+            c: self.c,
+            ..ProbeConfig::default()
+        };
+        probe.validate()?;
+        let args = &self.features;
+        let device = args.backend.device()?;
+        let (backbone, network, state) = load_network(
+            &args.checkpoint,
+            args.network.as_deref(),
+            args.random_init,
+            &device,
+        )?;
+        let views = args.views(backbone.block_channels().len(), network.block)?;
+        let plain: Vec<_> = views.iter().map(|v| v.view).collect();
+        let mut sets = Vec::new();
+        for spec in [&self.data, &test] {
+            let source = open(spec, FolderArgs::default())?;
+            let all: Vec<usize> = (0..source.len()).collect();
+            sets.push(eval::extract_views(
+                &backbone,
+                source.as_ref(),
+                &all,
+                &network.input,
+                &plain,
+                256,
+            )?);
+        }
+        let init = if args.random_init {
+            "random init"
+        } else {
+            "pretrained"
+        };
+        for ((view, train), test) in views.iter().zip(&sets[0]).zip(&sets[1]) {
+            for protocol in &protocols {
+                let train = protocol.training_set(train, state.seed)?;
+                let accuracy = protocol.accuracy(&train, test, &probe, &device)?;
+                println!(
+                    "{} accuracy {:.2}% ({} {init}, {}, {}, {} dims, {} train / {} test images{})",
+                    protocol.name(),
+                    100.0 * accuracy,
+                    state.method,
+                    network.name,
+                    view.name,
+                    train.dim,
+                    train.len(),
+                    test.len(),
+                    match protocol {
+                        Protocol::Few { per_class } => format!(", {per_class} labels per class"),
+                        _ => String::new(),
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+}

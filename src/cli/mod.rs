@@ -1,0 +1,50 @@
+//! The commands of the `selfsup` tool.
+
+mod args;
+mod backends;
+mod data;
+mod embed;
+mod eval;
+mod show;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+/// Self-supervised visual representation learning on Burn.
+#[derive(Parser, Debug)]
+#[command(name = "selfsup", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Inspect data sources.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Pretrain a network on a pretext task.
+    Train(train::TrainArgs),
+    /// Evaluate a checkpoint's frozen features on a labelled dataset.
+    Eval(eval::EvalArgs),
+    /// Write a checkpoint's features and the labels as NumPy .npy files.
+    Embed(embed::EmbedArgs),
+    /// Draw generated pretext samples as a PNG grid.
+    Show(show::ShowArgs),
+    /// List the backends this build includes and check that each one starts.
+    Backends,
+}
+
+impl Cli {
+    /// Runs the command.
+    pub fn run(&self) -> anyhow::Result<()> {
+        match &self.command {
+            Command::Data(command) => command.run(),
+            Command::Train(args) => args.run(),
+            Command::Eval(args) => args.run(),
+            Command::Embed(args) => args.run(),
+            Command::Show(args) => args.run(),
+            Command::Backends => backends::run(),
+        }
+    }
+}
