@@ -2,6 +2,7 @@
 
 mod backends;
 mod cli;
+mod contract;
 mod loader;
 mod rotation;
 mod sources;

@@ -41,3 +41,24 @@ pub fn have_fashion_mnist() -> bool {
     }
     present
 }
+
+/// Runs `f` with one compute thread: flex's parallel reductions split work by thread
+/// availability, so only a single-threaded run is bitwise repeatable while other tests compete
+/// for the cores.
+pub fn single_threaded<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+/// The tensors of a safetensors file by name, as raw bytes.
+pub fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    file.names()
+        .into_iter()
+        .map(|n| (n.to_string(), file.tensor(n).unwrap().data().to_vec()))
+        .collect()
+}

@@ -26,6 +26,10 @@ pub struct TrainArgs {
     /// With --resume: continue on other data than the run was trained on, on purpose.
     #[arg(long, requires = "resume")]
     change_data: bool,
+    /// Stop after this many epochs of the run (counted from its start), as if interrupted:
+    /// the schedule still plans for train.epochs, and --resume continues exactly.
+    #[arg(long, value_name = "EPOCHS")]
+    stop_after: Option<usize>,
     #[command(flatten)]
     config: ConfigArgs,
     #[arg(long, default_value = "flex")]
@@ -79,6 +83,7 @@ impl TrainArgs {
             progress: true,
             data_spec: Some(spec),
             change_data: self.change_data,
+            stop_after: self.stop_after,
         };
         let history = self.method.train(&config, source, &device, &options)?;
         if let Some(last) = history.last() {

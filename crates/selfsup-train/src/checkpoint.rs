@@ -181,6 +181,10 @@ fn sibling(dir: &Path, prefix: &str) -> PathBuf {
 
 /// Writes `model` (weights only) as PyTorch-style safetensors.
 pub fn save_weights<M: Module>(model: &M, path: &Path) -> Result<()> {
+    // Burn keeps BatchNorm's last running-statistics update pending until the module is next
+    // made `valid()` (`RunningState::sync`), and saving reads the value without it: sync first,
+    // or the file holds statistics one step old and a resumed run drifts from a straight one.
+    let _ = model.valid();
     let mut store = SafetensorsStore::from_file(path)
         .with_to_adapter(BurnToPyTorchAdapter)
         .skip_enum_variants(true)

@@ -55,7 +55,7 @@ pub use error::{Result, TrainError};
 pub use loader::{EpochPlan, epoch_order};
 pub use method::{Method, MethodConfig, MethodVisitor};
 pub use metrics::{EpochRecord, Metrics, Tally};
-pub use optim::{OptimizerSpec, Optimizers, optimizer};
+pub use optim::{OptimizerEntry, OptimizerSpec, Optimizers, optimizer};
 pub use run::{show, train_method};
 pub use schedule::{PlanSegment, SchedulePlan, learning_rate};
 pub use task::{PretextTask, RotationTask};

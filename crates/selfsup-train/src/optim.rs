@@ -150,14 +150,14 @@ impl Optimizers {
     }
 
     /// Sets every optimiser's learning rate for `step` of `plan`.
-    pub(crate) fn set_step(&mut self, plan: &SchedulePlan, step: usize) {
+    pub fn set_step(&mut self, plan: &SchedulePlan, step: usize) {
         for slot in &mut self.slots {
             slot.lr = plan.rate(&slot.spec.optimizer, &slot.spec.schedule, step);
         }
     }
 
     /// The names and kinds, for the sidecar.
-    pub(crate) fn entries(&self) -> Vec<OptimizerEntry> {
+    pub fn entries(&self) -> Vec<OptimizerEntry> {
         self.slots
             .iter()
             .map(|s| OptimizerEntry {
@@ -172,7 +172,7 @@ impl Optimizers {
     }
 
     /// Writes each optimiser's state to `dir/optimizer-NAME.bpk`.
-    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
+    pub fn save(&self, dir: &Path) -> Result<()> {
         for slot in &self.slots {
             let path = dir.join(Self::file(slot.spec.name));
             let bytes =
@@ -186,7 +186,7 @@ impl Optimizers {
 
     /// Restores each optimiser's state from `dir`, refusing a checkpoint whose optimisers have
     /// other names or kinds (`saved`, from its sidecar): their moments would be silently reset.
-    pub(crate) fn load(&mut self, dir: &Path, saved: &[OptimizerEntry]) -> Result<()> {
+    pub fn load(&mut self, dir: &Path, saved: &[OptimizerEntry]) -> Result<()> {
         let current = self.entries();
         if current
             .iter()

@@ -9,9 +9,11 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use selfsup_data::pretext::sample_rng;
 use selfsup_data::{ImageSource, InputSpec};
 use selfsup_models::{PretextModel, StepOutput};
 
@@ -39,6 +41,9 @@ pub struct RunOptions {
     pub data_spec: Option<String>,
     /// Resume on data other than the checkpoint's, on purpose.
     pub change_data: bool,
+    /// Stop once this many epochs of the run are done, as if interrupted, to continue later
+    /// with `resume` (the schedule still plans for `train.epochs`).
+    pub stop_after: Option<usize>,
 }
 
 /// What a finished run returns.
@@ -450,7 +455,13 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
 
     /// Runs the remaining epochs.
     fn run(mut self) -> Result<Trained<T::Model>> {
-        for epoch in self.start_epoch..self.config.train.epochs {
+        let end = self
+            .options
+            .stop_after
+            .map_or(self.config.train.epochs, |n| {
+                n.min(self.config.train.epochs)
+            });
+        for epoch in self.start_epoch..end {
             let started = Instant::now();
             let hook = self.begin_epoch(epoch)?;
             let (train, images_per_second) = self.train_epoch(epoch)?;
@@ -480,6 +491,10 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
 
     /// The task's epoch-start hook; parameters it re-initialised get fresh ids.
     fn begin_epoch(&mut self, epoch: usize) -> Result<Metrics> {
+        // The device's random stream restarts from (seed, epoch): what the hook and the steps
+        // draw from it (a re-initialised head, dropout) is then the same in a resumed run.
+        self.ad
+            .seed(sample_rng(self.config.train.seed, epoch as u64, u64::MAX).random::<u64>());
         let model = self.take_model();
         let data = TaskData {
             source: self.source.as_ref(),
