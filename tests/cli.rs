@@ -4,14 +4,14 @@ use std::process::{Command, Output};
 
 use crate::testutil::{class_folder, write_image};
 
-fn selfsup(args: &[&str]) -> Output {
+pub fn selfsup(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_selfsup"))
         .args(args)
         .output()
         .expect("the selfsup binary runs")
 }
 
-fn text(out: &Output) -> (String, String) {
+pub fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -350,11 +350,16 @@ fn train_adversarial_until(
 #[serde(default, deny_unknown_fields)]
 struct ShiftingConfig {
     classes: usize,
+    /// Make the generator panic on this image (a broken worker).
+    panic_at: Option<usize>,
 }
 
 impl Default for ShiftingConfig {
     fn default() -> Self {
-        Self { classes: 3 }
+        Self {
+            classes: 3,
+            panic_at: None,
+        }
     }
 }
 
@@ -394,6 +399,7 @@ impl PretextModel for Classifier {
 #[derive(Clone, Debug)]
 struct LookupGenerator {
     labels: Arc<Vec<i64>>,
+    panic_at: Option<usize>,
 }
 
 impl PretextGenerator for LookupGenerator {
@@ -554,6 +560,7 @@ impl PretextTask for Shifting {
         self.log("generator".into());
         Ok(LookupGenerator {
             labels: Arc::new(self.labels.clone()),
+            panic_at: self.config.panic_at,
         })
     }
 
@@ -905,4 +912,27 @@ fn resumed_runs_with_task_state_and_two_optimisers_end_where_straight_runs_do() 
             }
         }
     });
+}
+
+/// Regression (issue 7): a panic in a sample-generating worker ended the epoch early and a
+/// checkpoint was saved anyway.
+#[test]
+fn a_panicking_worker_fails_the_run_with_its_message_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = shifting_config(1);
+    let mut settings = config.method.settings_of::<Shifting>().unwrap();
+    let train_images = selfsup::train::split_indices(1000, 0, 0.0, Some(48)).train;
+    settings.panic_at = Some(train_images[20]);
+    let config = RunConfig {
+        method: MethodConfig::custom::<Shifting>(&settings),
+        ..config
+    };
+    let task = Shifting::new(&settings, &setup(&config, data().as_ref()).unwrap()).unwrap();
+    let err = train(task, &config, data(), &flex(), &options(dir.path(), false)).unwrap_err();
+    assert!(matches!(err, TrainError::Worker { .. }), "{err}");
+    assert!(
+        err.to_string().contains("generator broke on image"),
+        "{err}"
+    );
+    assert!(!dir.path().join("checkpoints/last").exists());
 }

@@ -4,6 +4,7 @@ mod backends;
 mod cli;
 mod contract;
 mod loader;
+mod regression;
 mod rotation;
 mod sources;
 mod testutil;
