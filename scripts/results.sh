@@ -1,55 +1,72 @@
 #!/usr/bin/env bash
-# Reproduces the table of docs/results.md: RotNet pretraining on Fashion-MNIST, then frozen
-# features of the pretrained and of a randomly initialised backbone compared by k-NN, linear
-# probes on globally pooled and grid-pooled features, and a probe on 100 labels per class.
+# One method's rows of the results table (docs/results.md): pretraining on the 60,000
+# Fashion-MNIST training images at the shared budget, then every block of the frozen backbone,
+# globally pooled, against the same architecture at random init: k-NN, linear probe, 100 labels
+# per class, on the 10,000 test images.
 #
 #   apt-get install dataset-fashion-mnist
-#   scripts/results.sh        # IMAGES=60000 EPOCHS=2 WIDTHS=[32,64,128,128] RUN=runs/rotnet-fmnist
+#   scripts/results.sh rotation            # or jigsaw, context_prediction, ...
+#   EPOCHS=3 RUN=runs/x scripts/results.sh jigsaw
 #
-# Prints a markdown table; the pretraining log, timing and raw evaluation output go to $RUN/.
+# A run folder already holding a finished run is evaluated again without retraining; one holding
+# an unfinished run is resumed. The pretraining log, wall time and raw evaluation output go to
+# $RUN/; the table rows are printed and written to $RUN/rows.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-IMAGES=${IMAGES:-60000}
-EPOCHS=${EPOCHS:-2}
-WIDTHS=${WIDTHS:-[32,64,128,128]}
-RUN=${RUN:-runs/rotnet-fmnist}
+METHOD=${1:?usage: scripts/results.sh METHOD}
+# The shared budget: about 30 minutes of pretraining on 2 cores (docs/results.md), as epochs.
+case "$METHOD" in
+    rotation) DEFAULT_EPOCHS=1 ;;
+    jigsaw) DEFAULT_EPOCHS=2 ;;
+    context_prediction) DEFAULT_EPOCHS=6 ;;
+    *) DEFAULT_EPOCHS=1 ;;
+esac
+EPOCHS=${EPOCHS:-$DEFAULT_EPOCHS}
+RUN=${RUN:-runs/$METHOD-fmnist}
 cargo build --release --quiet
 BIN=target/release/selfsup
 
-mkdir -p "$(dirname "$RUN")"
-if [ ! -f "$RUN/checkpoints/last/state.json" ]; then
+mkdir -p "$RUN"
+done_epochs=$(python3 -c "import json,sys; print(json.load(open('$RUN/checkpoints/last/state.json'))['epoch'])" 2>/dev/null || echo 0)
+if [ "$done_epochs" -lt "$EPOCHS" ]; then
     start=$(date +%s)
-    $BIN train rotation --data fashion-mnist --out "$RUN" \
-        --set train.max_images="$IMAGES" --set train.epochs="$EPOCHS" \
-        --set "backbone.widths=$WIDTHS" \
-        --set train.batch_size=64 --set train.val_fraction=0.05 2>&1 | tee "$RUN.log"
-    echo "pretraining wall time: $(( $(date +%s) - start )) s" | tee "$RUN/pretrain_time.txt"
+    if [ "$done_epochs" -eq 0 ]; then
+        rm -rf "$RUN"/checkpoints
+        $BIN train "$METHOD" --data fashion-mnist --out "$RUN" \
+            --set train.epochs="$EPOCHS" --set train.val_fraction=0.05 2>&1 | tee -a "$RUN/pretrain.log"
+    else
+        $BIN train "$METHOD" --resume "$RUN" --set train.epochs="$EPOCHS" 2>&1 | tee -a "$RUN/pretrain.log"
+    fi
+    echo "pretraining wall time this session: $(( $(date +%s) - start )) s" | tee -a "$RUN/pretrain_time.txt"
 fi
 
 for init in pretrained random; do
     flag=""; [ "$init" = random ] && flag="--random-init"
-    # One pass over the images per backbone: every block, both poolings, three protocols.
-    $BIN eval knn linear few --checkpoint "$RUN" --data fashion-mnist $flag \
-        --all-blocks --pooling global,grid --dims 2048 > "$RUN/eval-$init.txt"
+    # One pass over the images per backbone: every block, three protocols.
+    $BIN eval knn linear few --checkpoint "$RUN" --data fashion-mnist $flag --all-blocks \
+        > "$RUN/eval-$init.txt"
 done
 
-# Side by side: RotNet / random init for each protocol.
-awk '
-    match($0, /block [0-9]+ [a-z]+/) {
-        init = ($0 ~ /random init/) ? "r" : "p"
-        split(substr($0, RSTART, RLENGTH), v, " "); key = v[2] " | " v[3]
-        match($0, /[0-9]+ dims/); dims[key] = substr($0, RSTART, RLENGTH - 5)
-        proto = ($1 == "k-NN") ? "knn" : ($0 ~ /labels per class/) ? "few" : "lin"
-        acc[key, proto, init] = $3
-        if (!(key in seen)) { seen[key] = 1; order[++n] = key }
-    }
-    END {
-        print "| block | pooling | dims | k-NN (k=20): RotNet / random | linear probe: RotNet / random | 100 labels/class: RotNet / random |"
-        print "|---|---|---|---|---|---|"
-        for (i = 1; i <= n; i++) {
-            k = order[i]; printf "| %s | %s", k, dims[k]
-            split("knn lin few", protos, " ")
-            for (j = 1; j <= 3; j++) printf " | %s / %s", acc[k, protos[j], "p"], acc[k, protos[j], "r"]
-            print " |"
-        }
-    }' "$RUN/eval-pretrained.txt" "$RUN/eval-random.txt"
+# Side by side: pretrained / random init for each protocol, one row per block.
+python3 - "$RUN" "$METHOD" <<'PY' | tee "$RUN/rows.md"
+import json, re, sys
+run, method = sys.argv[1], sys.argv[2]
+acc = {}
+for init in ("pretrained", "random"):
+    for line in open(f"{run}/eval-{init}.txt"):
+        m = re.search(r"accuracy ([0-9.]+)%.*block (\d+) global", line)
+        proto = "knn" if line.startswith("k-NN") else "few" if "labels per class" in line else "lin"
+        acc[(int(m.group(2)), proto, init)] = float(m.group(1))
+state = json.load(open(f"{run}/checkpoints/last/state.json"))
+seconds = sum(r["seconds"] for r in state["history"])
+pretext = state["history"][-1]["val"].get("accuracy")
+default = state["networks"][0]["block"] + 1
+blocks = sorted({b for b, _, _ in acc})
+for b in blocks:
+    cells = " | ".join(f"{acc[(b, p, 'pretrained')]:.2f} / {acc[(b, p, 'random')]:.2f}" for p in ("knn", "lin", "few"))
+    mark = " (rep.)" if b == default else ""
+    first = b == blocks[0]
+    budget = f"{state['epoch']} ep, {seconds / 60:.0f} min" if first else ""
+    pre = f"{100 * pretext:.1f}%" if first and pretext is not None else ""
+    print(f"| {method if first else ''} | {b}{mark} | {cells} | {pre} | {budget} |")
+PY

@@ -42,11 +42,11 @@ use crate::rotation::{flex, options};
 use crate::testutil::{single_threaded, tensors};
 
 /// The one-block backbone both test tasks share.
-fn small_backbone() -> BackboneConfig {
+pub(crate) fn small_backbone() -> BackboneConfig {
     BackboneConfig::ConvNet { widths: vec![4, 8] }
 }
 
-fn run_config(method: MethodConfig, epochs: usize, val_fraction: f64) -> RunConfig {
+pub(crate) fn run_config(method: MethodConfig, epochs: usize, val_fraction: f64) -> RunConfig {
     let mut config = RunConfig {
         method,
         backbone: small_backbone(),
@@ -63,7 +63,7 @@ fn run_config(method: MethodConfig, epochs: usize, val_fraction: f64) -> RunConf
     config
 }
 
-fn data() -> Arc<dyn ImageSource> {
+pub(crate) fn data() -> Arc<dyn ImageSource> {
     Arc::new(bundled_sample(Split::Test).unwrap())
 }
 
@@ -76,7 +76,7 @@ fn bce_with_logits(logits: Tensor<2>, real: bool) -> Tensor<1> {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct AdversarialConfig {
+pub(crate) struct AdversarialConfig {
     /// Weight of the adversarial term in the generator's loss.
     adversarial_weight: f64,
 }
@@ -84,40 +84,40 @@ struct AdversarialConfig {
 impl MethodSettings for AdversarialConfig {}
 
 #[derive(Module, Debug)]
-struct Denoiser {
-    backbone: Backbone,
-    out: Conv2d,
+pub(crate) struct Denoiser {
+    pub(crate) backbone: Backbone,
+    pub(crate) out: Conv2d,
 }
 
 impl Denoiser {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.out.forward(self.backbone.forward_blocks(x).remove(0))
     }
 }
 
 #[derive(Module, Debug)]
-struct Critic {
-    backbone: Backbone,
-    fc: Linear,
+pub(crate) struct Critic {
+    pub(crate) backbone: Backbone,
+    pub(crate) fc: Linear,
 }
 
 impl Critic {
-    fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+    pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         self.fc.forward(global_avg_pool(self.backbone.forward(x)))
     }
 }
 
 #[derive(Module, Debug)]
-struct AdversarialNet {
-    generator: Denoiser,
-    discriminator: Critic,
+pub(crate) struct AdversarialNet {
+    pub(crate) generator: Denoiser,
+    pub(crate) discriminator: Critic,
 }
 
 #[derive(Clone, Debug)]
-struct PairBatch {
-    input: Tensor<4>,
-    target: Tensor<4>,
-    real: Tensor<4>,
+pub(crate) struct PairBatch {
+    pub(crate) input: Tensor<4>,
+    pub(crate) target: Tensor<4>,
+    pub(crate) real: Tensor<4>,
 }
 
 impl PretextModel for AdversarialNet {
@@ -136,7 +136,7 @@ impl PretextModel for AdversarialNet {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-struct PairSample {
+pub(crate) struct PairSample {
     input: Image,
     target: Image,
     real: Image,
@@ -144,7 +144,7 @@ struct PairSample {
 
 /// Darkened image -> image, plus a random image of the second source as a real example.
 #[derive(Clone, Debug)]
-struct PairGenerator {
+pub(crate) struct PairGenerator {
     real: Arc<dyn ImageSource>,
     images: InputSpec,
 }
@@ -176,7 +176,7 @@ impl PretextGenerator for PairGenerator {
     }
 }
 
-struct Adversarial {
+pub(crate) struct Adversarial {
     config: AdversarialConfig,
     setup: Setup,
     real: Arc<dyn ImageSource>,
@@ -309,7 +309,7 @@ impl PretextTask for Adversarial {
     }
 }
 
-fn adversarial_config(epochs: usize) -> RunConfig {
+pub(crate) fn adversarial_config(epochs: usize) -> RunConfig {
     run_config(
         MethodConfig::custom::<Adversarial>(&AdversarialConfig {
             adversarial_weight: 0.01,
@@ -348,7 +348,7 @@ fn train_adversarial_until(
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct ShiftingConfig {
+pub(crate) struct ShiftingConfig {
     classes: usize,
     /// Make the generator panic on this image (a broken worker).
     panic_at: Option<usize>,
@@ -366,13 +366,13 @@ impl Default for ShiftingConfig {
 impl MethodSettings for ShiftingConfig {}
 
 #[derive(Module, Debug)]
-struct Classifier {
+pub(crate) struct Classifier {
     backbone: Backbone,
     head: Linear,
 }
 
 #[derive(Clone, Debug)]
-struct LabelBatch {
+pub(crate) struct LabelBatch {
     images: Tensor<4>,
     labels: Tensor<1, Int>,
 }
@@ -397,7 +397,7 @@ impl PretextModel for Classifier {
 
 /// Looks the sample's label up by its image index.
 #[derive(Clone, Debug)]
-struct LookupGenerator {
+pub(crate) struct LookupGenerator {
     labels: Arc<Vec<i64>>,
     panic_at: Option<usize>,
 }
@@ -411,6 +411,10 @@ impl PretextGenerator for LookupGenerator {
         index: usize,
         _rng: &mut StdRng,
     ) -> selfsup::data::Result<(Image, i64)> {
+        assert!(
+            self.panic_at != Some(index),
+            "generator broke on image {index}"
+        );
         Ok((image.clone(), self.labels[index]))
     }
 
@@ -419,7 +423,7 @@ impl PretextGenerator for LookupGenerator {
     }
 }
 
-struct Shifting {
+pub(crate) struct Shifting {
     config: ShiftingConfig,
     setup: Setup,
     labels: Vec<i64>,
@@ -588,7 +592,7 @@ impl PretextTask for Shifting {
     }
 }
 
-fn shifting_config(epochs: usize) -> RunConfig {
+pub(crate) fn shifting_config(epochs: usize) -> RunConfig {
     // No held-out images: they would need labels of their own.
     run_config(
         MethodConfig::custom::<Shifting>(&ShiftingConfig::default()),

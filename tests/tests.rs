@@ -4,6 +4,9 @@ mod backends;
 mod cli;
 mod contract;
 mod loader;
+#[cfg(feature = "wgpu")]
+mod parity;
+mod pytorch;
 mod regression;
 mod rotation;
 mod sources;

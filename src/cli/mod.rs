@@ -5,6 +5,7 @@ mod backends;
 mod data;
 mod embed;
 mod eval;
+mod jigsaw;
 mod show;
 mod train;
 
@@ -33,6 +34,9 @@ enum Command {
     Show(show::ShowArgs),
     /// List the backends this build includes and check that each one starts.
     Backends,
+    /// Jigsaw tools: permutation sets.
+    #[command(subcommand)]
+    Jigsaw(jigsaw::JigsawCommand),
 }
 
 impl Cli {
@@ -45,6 +49,7 @@ impl Cli {
             Command::Embed(args) => args.run(),
             Command::Show(args) => args.run(),
             Command::Backends => backends::run(),
+            Command::Jigsaw(command) => command.run(),
         }
     }
 }

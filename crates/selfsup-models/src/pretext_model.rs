@@ -1,5 +1,6 @@
 //! [`PretextModel`]: what the trainer needs from a pretext method's network.
 
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 
 use crate::backbone::Backbone;
@@ -49,6 +50,15 @@ pub trait PretextModel: Module + 'static {
     fn backbone(&self) -> &Backbone;
 }
 
+/// The cross-entropy loss of `logits` (`[n, classes]`) against `targets` (`[n]`), with the
+/// `accuracy` metric: the step of every classification pretext.
+pub fn classification_step(logits: Tensor<2>, targets: Tensor<1, Int>) -> StepOutput {
+    let loss = CrossEntropyLossConfig::new()
+        .init(&logits.device())
+        .forward(logits.clone(), targets.clone());
+    StepOutput::new(loss).with("accuracy", accuracy(logits, targets))
+}
+
 /// The fraction of argmax hits of `logits` (`[n, classes]`) against `targets` (`[n]`), as a
 /// float `[1]`.
 pub fn accuracy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
@@ -63,7 +73,7 @@ mod tests {
 
     #[test]
     fn accuracy_counts_argmax_hits() {
-        let device = Device::default();
+        let device = Device::flex();
         let logits = Tensor::<2>::from_floats([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], &device);
         let targets = Tensor::<1, Int>::from_ints([1, 1, 1], &device);
         let acc = accuracy(logits, targets).into_scalar::<f32>();

@@ -5,13 +5,12 @@
 //! average pooling and a linear layer; here the head is global average pooling and one linear
 //! layer over whichever backbone is configured.
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::backbone::{Backbone, BackboneConfig, global_avg_pool};
-use crate::pretext_model::{PretextModel, StepOutput, accuracy};
+use crate::pretext_model::{PretextModel, StepOutput, classification_step};
 
 /// Configuration to create a [`RotNet`] using the [init function](RotNetConfig::init).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -64,11 +63,7 @@ impl PretextModel for RotNet {
     type Batch = RotationBatch;
 
     fn forward_step(&self, batch: &RotationBatch) -> StepOutput {
-        let logits = self.forward(batch.images.clone());
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.labels.clone());
-        StepOutput::new(loss).with("accuracy", accuracy(logits, batch.labels.clone()))
+        classification_step(self.forward(batch.images.clone()), batch.labels.clone())
     }
 
     fn backbone(&self) -> &Backbone {

@@ -189,7 +189,8 @@ pub fn save_weights<M: Module>(model: &M, path: &Path) -> Result<()> {
         .with_to_adapter(BurnToPyTorchAdapter)
         .skip_enum_variants(true)
         .metadata("format", "pt")
-        .metadata("producer", "selfsup");
+        .metadata("producer", "selfsup")
+        .overwrite(true);
     model
         .save_into(&mut store)
         .map_err(|e| TrainError::checkpoint(path, e))?;

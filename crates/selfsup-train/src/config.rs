@@ -216,6 +216,18 @@ impl<'de> Deserialize<'de> for RunConfig {
     }
 }
 
+/// Overlays `top` on `base`, table by table.
+fn merge(base: &mut toml::Table, top: toml::Table) {
+    for (key, value) in top {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
 /// Deserialises one section, naming the key at fault as `section.key`.
 pub(crate) fn section_from<T: serde::de::DeserializeOwned>(
     table: toml::Table,
@@ -261,7 +273,8 @@ impl RunConfig {
     pub fn for_method(method: Method) -> Self {
         Self {
             method: method.default_config(),
-            ..Self::default()
+            train: method.default_train(),
+            backbone: BackboneConfig::default(),
         }
     }
 
@@ -300,6 +313,15 @@ impl RunConfig {
             return Err(error(hint));
         }
         let method = MethodConfig::from_section(&name, section).map_err(error)?;
+        // Keys the file leaves out take the method's own defaults.
+        let defaults =
+            Method::from_name(&name).map_or_else(TrainConfig::default, |m| m.default_train());
+        let mut full = match toml::Value::try_from(&defaults) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => toml::Table::new(),
+        };
+        merge(&mut full, train);
+        let train = full;
         // No backbone section, or an empty one: the default backbone.
         let backbone = if backbone.is_empty() {
             BackboneConfig::default()

@@ -58,7 +58,7 @@ pub use metrics::{EpochRecord, Metrics, Tally};
 pub use optim::{OptimizerEntry, OptimizerSpec, Optimizers, optimizer};
 pub use run::{show, train_method};
 pub use schedule::{PlanSegment, SchedulePlan, learning_rate};
-pub use task::{PretextTask, RotationTask};
+pub use task::{ContextTask, JigsawTask, PretextTask, RotationTask};
 pub use trainer::{
     HoldOut, RunOptions, Trained, describe, image_spec, run_config, setup, split_indices, train,
 };

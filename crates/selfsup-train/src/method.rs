@@ -55,6 +55,13 @@ macro_rules! methods {
                 }
             }
 
+            /// The `[train]` settings the method starts from.
+            pub fn default_train(self) -> crate::config::TrainConfig {
+                match self {
+                    $( Method::$variant => <$task as PretextTask>::default_train(), )+
+                }
+            }
+
             /// Runs `visitor` with this method's task type.
             pub fn visit<V: MethodVisitor>(self, visitor: V) -> V::Output {
                 match self {
@@ -199,4 +206,8 @@ impl FromStr for Method {
 methods! {
     /// Rotation prediction (RotNet, Gidaris et al. 2018).
     Rotation => crate::task::rotation::RotationTask,
+    /// Jigsaw puzzles (CFN, Noroozi & Favaro 2016).
+    Jigsaw => crate::task::jigsaw::JigsawTask,
+    /// Context prediction (Doersch, Gupta & Efros 2015).
+    ContextPrediction => crate::task::context_prediction::ContextTask,
 }

@@ -5,8 +5,18 @@
 //! order or the thread in which it is made. The index lets a generator look up what its method
 //! computed for that image (DeepCluster's pseudo-label).
 
+mod context_prediction;
+mod jigsaw;
+mod permutation;
 mod rotation;
 
+pub use context_prediction::{
+    ColorShortcut, ContextConfig, ContextGenerator, ContextSample, NEIGHBOURS,
+};
+pub use jigsaw::{
+    JigsawConfig, JigsawGenerator, JigsawSample, Selection, shuffle, stretch, unshuffle,
+};
+pub use permutation::{ALL_PERMUTATIONS, Permutation, PermutationSet, TILES};
 pub use rotation::{RotationConfig, RotationGenerator, RotationSample};
 
 use rand::SeedableRng;

@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn blocks_halve_the_resolution() {
-        let device = Device::default();
+        let device = Device::flex();
         let net = ConvNetConfig::new(1, vec![4, 8, 16]).init(&device);
         let outs = net.forward_blocks(Tensor::zeros([2, 1, 28, 28], &device));
         let dims: Vec<_> = outs.iter().map(|o| o.dims()).collect();

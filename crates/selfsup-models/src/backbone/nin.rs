@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn block_shapes_follow_rotnet() {
-        let device = Device::default();
+        let device = Device::flex();
         let net = NinConfig::new(3, 4).init(&device);
         let outs = net.forward_blocks(Tensor::zeros([1, 3, 32, 32], &device));
         let dims: Vec<_> = outs.iter().map(|o| o.dims()).collect();

@@ -11,11 +11,13 @@
 //! - [`linear_probe`]: multinomial logistic regression fitted to convergence;
 //! - [`write_npy`]: features and labels as `.npy` files.
 
+mod blocks;
 mod features;
 mod knn;
 mod linear;
 mod npy;
 
+pub use blocks::{BlockScores, probe_blocks};
 pub use features::extract_views;
 pub use knn::knn_accuracy;
 pub use linear::{ProbeConfig, linear_probe};

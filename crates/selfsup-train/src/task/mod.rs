@@ -17,6 +17,8 @@
 //! 5. a checkpoint holding the networks, every optimiser's state, the task's
 //!    [`state`](PretextTask::state) and the sidecar.
 
+pub(crate) mod context_prediction;
+pub(crate) mod jigsaw;
 pub(crate) mod rotation;
 mod state;
 
@@ -34,6 +36,8 @@ use crate::eval::{Features, View, extract_views};
 use crate::loader::epoch_order;
 use crate::optim::{OptimizerSpec, Optimizers};
 
+pub use context_prediction::{ContextSettings, ContextTask};
+pub use jigsaw::{JigsawSettings, JigsawTask};
 pub use rotation::RotationTask;
 pub use state::{StateArray, TaskState};
 
@@ -213,6 +217,12 @@ pub trait PretextTask: Sized + Send + 'static {
     type Generator: PretextGenerator + Clone + 'static;
     /// The networks (several for GANs), one Burn module.
     type Model: PretextModel;
+
+    /// The `[train]` settings the method starts from where a configuration gives none
+    /// (its learning rate and batch size, say); the default is [`TrainConfig::default`].
+    fn default_train() -> TrainConfig {
+        TrainConfig::default()
+    }
 
     /// Builds the task; checks what the section and the setup allow (image and crop sizes
     /// against the backbone's pooling, for instance).
