@@ -4,11 +4,12 @@ load_state_dict(strict=True) and gives the same features as selfsup itself.
 
     cargo run --release -- train rotation --out runs/tiny --set train.epochs=1 --set train.max_images=500
     cargo run --release -- embed --checkpoint runs/tiny --data sample:test --out runs/tiny/emb
+    cargo run --release -- export --checkpoint runs/tiny --out runs/tiny/backbone.safetensors
     python3 scripts/check_pytorch.py runs/tiny     # needs torch and numpy
 
 The code under test is the documentation's own: the python blocks of docs/pytorch.md are run
-as they are (with the checkpoint's path in place of runs/NAME). The check then feeds the
-bundled test images to the network and compares the globally pooled representation block
+as they are (with the run's paths in place of runs/NAME). The check then feeds the bundled test
+images to the network and to its export and compares the globally pooled representation block
 with RUN/emb/features.npy, written by `selfsup embed` with the same defaults.
 """
 import gzip
@@ -28,7 +29,8 @@ def main(run):
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs/pytorch.md").read_text(), re.S)
     scope = {}
     for code in blocks:
-        exec(code.replace("runs/NAME/checkpoints/best", str(ckpt)), scope)
+        code = code.replace("runs/NAME/checkpoints/best", str(ckpt))
+        exec(code.replace("runs/NAME/backbone.safetensors", str(run / "backbone.safetensors")), scope)
     torch = scope["torch"]
     backbone, net = scope["load_network"](str(ckpt))
 
@@ -39,10 +41,12 @@ def main(run):
     if (spec["side"], spec["image_channels"], spec["preprocess"]) != (h, 1, "none"):
         # selfsup resizes with antialiased bilinear filtering; compare only native grey input.
         sys.exit(f"this check compares native {h}x{w} grey images; the network takes {spec}")
+    exported, _ = scope["load_export"](str(run / "backbone.safetensors"))
     with torch.no_grad():
         ours = backbone.forward_blocks(torch.from_numpy(images))[net["block"]].mean(dim=(2, 3)).numpy()
+        export = exported.forward_blocks(torch.from_numpy(images))[net["block"]].mean(dim=(2, 3)).numpy()
     theirs = np.load(run / "emb" / "features.npy")
-    diff = np.abs(ours - theirs).max()
+    diff = max(np.abs(ours - theirs).max(), np.abs(export - theirs).max())
     print(f"strict load OK; {len(ours)} images, {ours.shape[1]} dims (block {net['block'] + 1}), "
           f"max |diff| = {diff:.2e}")
     sys.exit(0 if diff < 1e-3 else 1)

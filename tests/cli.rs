@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use crate::testutil::{class_folder, write_image};
 
-pub fn selfsup(args: &[&str]) -> Output {
+pub fn selfsup<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_selfsup"))
         .args(args)
         .output()

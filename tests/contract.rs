@@ -39,7 +39,7 @@ use selfsup::train::{
 use serde::{Deserialize, Serialize};
 
 use crate::rotation::{flex, options};
-use crate::testutil::{single_threaded, tensors};
+use crate::testutil::{in_own_process, single_threaded, tensors};
 
 /// The one-block backbone both test tasks share.
 pub(crate) fn small_backbone() -> BackboneConfig {
@@ -875,6 +875,12 @@ impl ModuleVisitor for Ids {
 
 #[test]
 fn resumed_runs_with_task_state_and_two_optimisers_end_where_straight_runs_do() {
+    in_own_process("contract::resume_with_task_state_and_two_optimisers");
+}
+
+#[test]
+#[ignore = "bitwise: run alone in its own process by resumed_runs_with_task_state_and_two_optimisers_end_where_straight_runs_do"]
+fn resume_with_task_state_and_two_optimisers() {
     single_threaded(|| {
         for shifting in [false, true] {
             let (straight, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

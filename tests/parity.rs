@@ -14,8 +14,8 @@ use selfsup::models::PretextModel;
 use selfsup::train::checkpoint::{load_weights, save_weights};
 use selfsup::train::task::{PretextTask, SampleOf, StepInfo, TaskData};
 use selfsup::train::{
-    BackendKind, ContextTask, JigsawTask, Method, Optimizers, RotationTask, RunConfig,
-    SchedulePlan, setup,
+    BackendKind, ContextTask, DeepClusterTask, JigsawTask, Method, Optimizers, RotationTask,
+    RunConfig, SchedulePlan, setup,
 };
 
 use crate::contract::{Adversarial, Shifting, adversarial_config, data, shifting_config};
@@ -63,6 +63,7 @@ where
     let data = TaskData {
         source: source.as_ref(),
         train: &shown,
+        val: &[],
         images: &images,
         seed: 0,
         device: &flex_ad,
@@ -190,6 +191,16 @@ fn flex_and_wgpu_train_alike() {
         &wgpu,
         dir.path(),
     );
+    let cluster = method_config(
+        Method::DeepCluster,
+        &["deep_cluster.kmeans.k=3", "deep_cluster.pca_dims=4"],
+    );
+    parity(
+        task_of::<DeepClusterTask>(&cluster),
+        &cluster,
+        &wgpu,
+        dir.path(),
+    );
     // And the trainer itself runs on wgpu.
     let run = dir.path().join("run");
     let mut config = tiny(1);
@@ -248,4 +259,50 @@ fn one_channel_output_convolutions_get_the_same_gradient() {
             .fold(0.0f32, f32::max);
         assert!(diff < 1e-5, "{cin} input channels: max |diff| {diff}");
     }
+}
+
+/// DeepCluster's clustering runs on the training device: PCA and k-means on wgpu agree with
+/// flex (the same projection to 1e-3, the same assignment).
+#[test]
+fn clustering_on_wgpu_agrees_with_flex() {
+    use selfsup::train::cluster::{KMeansConfig, Pca, kmeans};
+    let Some(wgpu) = wgpu() else { return };
+    let (n, dim) = (300, 6);
+    let data: Vec<f32> = (0..n * dim)
+        .map(|i| ((i * 7919) % 1009) as f32 / 1009.0 + ((i / dim) % 3) as f32)
+        .collect();
+    let run = |device: &Device| {
+        let x = Tensor::<2>::from_data(
+            burn::tensor::TensorData::new(data.clone(), [n, dim]),
+            device,
+        );
+        let pca = Pca::fit(&x, 4, true).unwrap();
+        let y = pca.apply(x);
+        let projected = y
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
+        let config = KMeansConfig {
+            k: 3,
+            ..KMeansConfig::default()
+        };
+        (pca, projected, kmeans(&y, &config, 5).unwrap().assignment)
+    };
+    let (a, b) = (run(&flex()), run(&wgpu));
+    let diff =
+        a.1.iter()
+            .zip(&b.1)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+    assert!(diff < 1e-3, "projection differs by {diff}");
+    let eig =
+        a.0.eigenvalues
+            .iter()
+            .zip(&b.0.eigenvalues)
+            .map(|(x, y)| (x - y).abs() / x.abs().max(1e-6))
+            .fold(0.0f64, f64::max);
+    assert!(eig < 1e-3, "eigenvalues differ by {eig}");
+    assert_eq!(a.2, b.2, "assignments differ");
 }

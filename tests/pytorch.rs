@@ -57,6 +57,15 @@ fn the_documented_pytorch_code_loads_a_checkpoint_strictly() {
         emb.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out).1);
+    let export = run.join("backbone.safetensors");
+    let out = selfsup(&[
+        "export",
+        "--checkpoint",
+        run_s,
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
     let out = Command::new(python)
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -72,4 +81,8 @@ fn the_documented_pytorch_code_loads_a_checkpoint_strictly() {
         "{stdout}"
     );
     assert!(stdout.contains("rotation logits (2, 4)"), "{stdout}");
+    assert!(
+        stdout.contains("export matches the checkpoint: True"),
+        "{stdout}"
+    );
 }

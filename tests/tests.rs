@@ -3,7 +3,9 @@
 mod backends;
 mod cli;
 mod contract;
+mod finetune;
 mod loader;
+pub(crate) mod methods;
 #[cfg(feature = "wgpu")]
 mod parity;
 mod pytorch;

@@ -53,6 +53,23 @@ pub fn single_threaded<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         .install(f)
 }
 
+/// Runs the ignored test `name` (its full path, `module::test`) alone in a fresh process of this
+/// test binary. Flex draws every random number from one stream per process, so another test
+/// initialising a model or applying dropout in the middle of a run would change the weights
+/// that a bitwise comparison of two runs checks.
+pub fn in_own_process(name: &str) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--ignored", "--test-threads=1"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "{name} did not run:\n{stdout}");
+}
+
 /// The tensors of a safetensors file by name, as raw bytes.
 pub fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let bytes = std::fs::read(path).unwrap();

@@ -26,10 +26,14 @@ pub fn run(name: &str, config: &RunConfig, out: &Path, backend: BackendKind) -> 
     };
     let history = train_method(config, train_images.clone(), &device, &options)?;
     let last = history.last().expect("at least one epoch");
+    let (split, accuracy) = match last.val.get("accuracy") {
+        Some(a) => ("validation", a),
+        None => ("training", last.train.get("accuracy").unwrap_or(&f64::NAN)),
+    };
     println!(
-        "pretext ({}) validation accuracy: {:.1}%",
+        "pretext ({}) {split} accuracy: {:.1}%",
         config.method.name(),
-        100.0 * last.val.get("accuracy").copied().unwrap_or(f64::NAN)
+        100.0 * accuracy
     );
     let test_images = bundled_sample(Split::Test)?;
     let checkpoint = out.join("checkpoints/last");

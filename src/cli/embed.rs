@@ -18,6 +18,13 @@ pub struct EmbedArgs {
     /// Folder for features.npy and labels.npy.
     #[arg(long)]
     out: PathBuf,
+    /// Write only a seeded subset of this many images per class (the `eval few` subset of the
+    /// same `--seed`).
+    #[arg(long)]
+    per_class: Option<usize>,
+    /// Seeds the per-class subset (default: the run's seed, as `eval few`).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 impl EmbedArgs {
@@ -27,7 +34,7 @@ impl EmbedArgs {
             anyhow::bail!("embed writes one view: give one --block and one --pooling");
         }
         let device = args.backend.device()?;
-        let (backbone, network, _) = load_network(
+        let (backbone, network, state) = load_network(
             &args.checkpoint,
             args.network.as_deref(),
             args.random_init,
@@ -45,6 +52,10 @@ impl EmbedArgs {
             256,
         )?
         .remove(0);
+        let features = match self.per_class {
+            Some(n) => features.per_class(n, self.seed.unwrap_or(state.seed)),
+            None => features,
+        };
         eval::write_npy(&features, &self.out)?;
         println!(
             "wrote {} features of {} dims ({}, {}) to {}",

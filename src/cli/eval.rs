@@ -15,6 +15,8 @@ enum ProtocolArg {
     Knn,
     /// The logistic regression trained on only `--per-class` labels per class.
     Few,
+    /// NMI of DeepCluster's clustering pipeline (PCA, whitening, k-means) on the test features.
+    Nmi,
 }
 
 #[derive(Args, Debug)]
@@ -33,6 +35,9 @@ pub struct EvalArgs {
     /// Training labels per class for `few`.
     #[arg(long, default_value_t = 100)]
     per_class: usize,
+    /// Seeds the `few` subset (default: the run's seed).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Neighbours for k-NN.
     #[arg(long, default_value_t = 20)]
     k: usize,
@@ -42,6 +47,12 @@ pub struct EvalArgs {
     /// Inverse L2 strength of the logistic regression (scikit-learn's C).
     #[arg(long, default_value_t = 1.0)]
     c: f64,
+    /// k-means clusters for `nmi`.
+    #[arg(long, default_value_t = 100)]
+    clusters: usize,
+    /// PCA dimensions for `nmi` (at most the feature dimension).
+    #[arg(long, default_value_t = 64)]
+    pca_dims: usize,
 }
 
 impl EvalArgs {
@@ -67,6 +78,10 @@ impl EvalArgs {
                 ProtocolArg::Linear => Protocol::Linear,
                 ProtocolArg::Few => Protocol::Few {
                     per_class: self.per_class,
+                },
+                ProtocolArg::Nmi => Protocol::Nmi {
+                    clusters: self.clusters,
+                    pca_dims: self.pca_dims,
                 },
             })
             .collect();
@@ -105,11 +120,16 @@ impl EvalArgs {
         };
         for ((view, train), test) in views.iter().zip(&sets[0]).zip(&sets[1]) {
             for protocol in &protocols {
-                let train = protocol.training_set(train, state.seed)?;
+                let train = protocol.training_set(train, self.seed.unwrap_or(state.seed))?;
                 let accuracy = protocol.accuracy(&train, test, &probe, &device)?;
                 println!(
-                    "{} accuracy {:.2}% ({} {init}, {}, {}, {} dims, {} train / {} test images{})",
+                    "{} {} {:.2}% ({} {init}, {}, {}, {} dims, {} train / {} test images{})",
                     protocol.name(),
+                    if matches!(protocol, Protocol::Nmi { .. }) {
+                        "score"
+                    } else {
+                        "accuracy"
+                    },
                     100.0 * accuracy,
                     state.method,
                     network.name,
@@ -119,6 +139,8 @@ impl EvalArgs {
                     test.len(),
                     match protocol {
                         Protocol::Few { per_class } => format!(", {per_class} labels per class"),
+                        Protocol::Nmi { clusters, .. } =>
+                            format!(", {clusters} clusters of the test features"),
                         _ => String::new(),
                     },
                 );

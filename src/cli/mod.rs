@@ -5,7 +5,10 @@ mod backends;
 mod data;
 mod embed;
 mod eval;
+mod export;
+mod finetune;
 mod jigsaw;
+mod predict;
 mod show;
 mod train;
 
@@ -30,6 +33,12 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Write a checkpoint's features and the labels as NumPy .npy files.
     Embed(embed::EmbedArgs),
+    /// Write a checkpoint's backbone alone (safetensors with PyTorch names, and its input spec).
+    Export(export::ExportArgs),
+    /// Fine-tune a checkpoint's backbone with a new head on labelled images, then test it.
+    Finetune(finetune::FinetuneArgs),
+    /// Classify images with a fine-tuned checkpoint.
+    Predict(predict::PredictArgs),
     /// Draw generated pretext samples as a PNG grid.
     Show(show::ShowArgs),
     /// List the backends this build includes and check that each one starts.
@@ -47,6 +56,9 @@ impl Cli {
             Command::Train(args) => args.run(),
             Command::Eval(args) => args.run(),
             Command::Embed(args) => args.run(),
+            Command::Export(args) => args.run(),
+            Command::Finetune(args) => args.run(),
+            Command::Predict(args) => args.run(),
             Command::Show(args) => args.run(),
             Command::Backends => backends::run(),
             Command::Jigsaw(command) => command.run(),

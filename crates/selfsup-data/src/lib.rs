@@ -35,6 +35,6 @@ pub use error::{DataError, Result};
 pub use image::Image;
 pub use input::{InputSpec, Preprocess, lightness};
 pub use source::{
-    FolderOptions, IdxDataset, ImageFolder, ImageSource, LabeledImage, Split, Summary,
+    FolderOptions, IdxDataset, ImageFolder, ImageSource, LabeledImage, Split, Subset, Summary,
     bundled_sample, open_source, test_split_of,
 };

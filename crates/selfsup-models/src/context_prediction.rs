@@ -48,7 +48,7 @@ impl ContextNetConfig {
         device: &Device,
     ) -> ContextNet {
         let backbone = backbone.init(in_channels, device);
-        let features = *backbone.block_channels().last().unwrap_or(&1);
+        let features = backbone.out_channels();
         ContextNet {
             backbone,
             patch_fc: LinearConfig::new(features, self.patch_features).init(device),

@@ -52,7 +52,7 @@ impl JigsawNetConfig {
         device: &Device,
     ) -> JigsawNet {
         let backbone = backbone.init(in_channels, device);
-        let features = *backbone.block_channels().last().unwrap_or(&1);
+        let features = backbone.out_channels();
         JigsawNet {
             backbone,
             tile_fc: LinearConfig::new(features, self.tile_features).init(device),

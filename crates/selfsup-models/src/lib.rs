@@ -3,17 +3,19 @@
 //! - [`backbone`]: the VGG-style [`ConvNet`](backbone::ConvNet) and Network-in-Network
 //!   ([`Nin`](backbone::Nin)), both exposing per-block features.
 //! - [`PretextModel`]: what the trainer needs from a method's network; implemented by
-//!   [`RotNet`], [`JigsawNet`] and [`ContextNet`].
+//!   [`Classifier`] (RotNet, DeepCluster), [`JigsawNet`] and [`ContextNet`].
 //! - [`towers`]: patches of one image through one shared backbone.
 #![warn(missing_docs)]
 
 pub mod backbone;
+mod classifier;
 mod context_prediction;
 mod jigsaw;
 mod pretext_model;
 mod rotation;
 mod towers;
 
+pub use classifier::{Classifier, ClassifierConfig, LabelledBatch};
 pub use context_prediction::{ContextBatch, ContextNet, ContextNetConfig};
 pub use jigsaw::{JigsawBatch, JigsawNet, JigsawNetConfig};
 pub use pretext_model::{PretextModel, StepOutput, accuracy, classification_step};

@@ -1,8 +1,11 @@
-//! [`stack_images`]: equally sized images to one `[batch, channels, height, width]` tensor.
+//! [`stack_images`]: equally sized images to one `[batch, channels, height, width]` tensor;
+//! [`labelled_batch`]: images and one class each, for the classifier tasks.
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use selfsup_data::Image;
+use selfsup_data::pretext::LabelledSample;
+use selfsup_models::LabelledBatch;
 
 /// Stacks equally sized images into one `[batch, channels, height, width]` tensor.
 ///
@@ -16,6 +19,22 @@ pub fn stack_images(images: &[Image], device: &Device) -> Tensor<4> {
         data.extend_from_slice(image.data());
     }
     Tensor::from_data(TensorData::new(data, [images.len(), c, h, w]), device)
+}
+
+/// Stacks `images` with their `labels` (one each) into a classifier's batch.
+pub fn labelled_batch(images: &[Image], labels: Vec<i64>, device: &Device) -> LabelledBatch {
+    let n = labels.len();
+    LabelledBatch {
+        images: stack_images(images, device),
+        labels: Tensor::from_data(TensorData::new(labels, [n]), device),
+    }
+}
+
+/// A classifier's batch of labelled samples (pseudo-labels or true ones).
+pub fn collate_labelled(samples: Vec<LabelledSample>, device: &Device) -> LabelledBatch {
+    let labels = samples.iter().map(|s| s.label as i64).collect();
+    let images: Vec<_> = samples.into_iter().map(|s| s.image).collect();
+    labelled_batch(&images, labels, device)
 }
 
 #[cfg(test)]

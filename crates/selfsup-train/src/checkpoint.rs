@@ -445,3 +445,60 @@ pub fn load_network(
     };
     Ok((backbone, network, state))
 }
+
+/// The JSON written beside an exported backbone: what to build and how to feed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportRecord {
+    /// The method that trained it.
+    pub method: String,
+    /// The network's name in the checkpoint.
+    pub network: String,
+    /// Its architecture.
+    pub backbone: selfsup_models::backbone::BackboneConfig,
+    /// How a source image becomes its input (channels, side, preprocessing).
+    pub input: InputSpec,
+    /// The block (from 0) the method documents as its representation.
+    pub block: usize,
+    /// The checkpoint it came from.
+    pub checkpoint: PathBuf,
+}
+
+/// Writes a checkpoint's network alone to `out` (safetensors, PyTorch names and layouts, the
+/// network's prefix removed: `blocks.0.0.conv.weight`) and its [`ExportRecord`] beside it
+/// (`out` with the extension `json`).
+pub fn export_network(
+    checkpoint: &Path,
+    name: Option<&str>,
+    out: &Path,
+    device: &Device,
+) -> Result<ExportRecord> {
+    let (backbone, network, state) = load_network(checkpoint, name, false, device)?;
+    let record = ExportRecord {
+        method: state.method,
+        network: network.name,
+        backbone: network.backbone,
+        input: network.input,
+        block: network.block,
+        checkpoint: checkpoint_dir(checkpoint),
+    };
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    }
+    save_weights(&backbone, out)?;
+    let json = serde_json::to_vec_pretty(&record).expect("the record serialises");
+    write_synced(&out.with_extension("json"), &json)?;
+    Ok(record)
+}
+
+/// Reads a backbone written by [`export_network`], with its record.
+pub fn load_exported(path: &Path, device: &Device) -> Result<(Backbone, ExportRecord)> {
+    let json_path = path.with_extension("json");
+    let bytes = std::fs::read(&json_path).map_err(|e| TrainError::io(&json_path, e))?;
+    let record: ExportRecord = serde_json::from_slice(&bytes).map_err(|e| {
+        TrainError::checkpoint(&json_path, format!("unreadable export record: {e}"))
+    })?;
+    let backbone = record
+        .backbone
+        .init(record.input.network_channels(), device);
+    Ok((load_weights(backbone, path, None)?, record))
+}

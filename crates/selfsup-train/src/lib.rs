@@ -33,6 +33,7 @@
 mod backend;
 mod batch;
 pub mod checkpoint;
+pub mod cluster;
 mod config;
 mod curve;
 mod error;
@@ -58,7 +59,9 @@ pub use metrics::{EpochRecord, Metrics, Tally};
 pub use optim::{OptimizerEntry, OptimizerSpec, Optimizers, optimizer};
 pub use run::{show, train_method};
 pub use schedule::{PlanSegment, SchedulePlan, learning_rate};
-pub use task::{ContextTask, JigsawTask, PretextTask, RotationTask};
+pub use task::{
+    ContextTask, DeepClusterTask, FinetuneTask, JigsawTask, PretextTask, RotationTask, Setup,
+};
 pub use trainer::{
     HoldOut, RunOptions, Trained, describe, image_spec, run_config, setup, split_indices, train,
 };

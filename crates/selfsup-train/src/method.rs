@@ -132,10 +132,20 @@ macro_rules! methods {
     };
 }
 
+/// Other names the command line accepts for a method.
+const ALIASES: &[(&str, Method)] = &[
+    ("context", Method::ContextPrediction),
+    ("deepcluster", Method::DeepCluster),
+];
+
 impl Method {
-    /// The built-in method called `name`.
+    /// The built-in method called `name` (or one of its aliases: `context`, `deepcluster`).
     pub fn from_name(name: &str) -> Option<Method> {
-        Method::ALL.iter().copied().find(|m| m.name() == name)
+        Method::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == name)
+            .or_else(|| ALIASES.iter().find(|(a, _)| *a == name).map(|(_, m)| *m))
     }
 
     /// The names of every built-in method, for messages.
@@ -210,4 +220,8 @@ methods! {
     Jigsaw => crate::task::jigsaw::JigsawTask,
     /// Context prediction (Doersch, Gupta & Efros 2015).
     ContextPrediction => crate::task::context_prediction::ContextTask,
+    /// Clustering as the pretext (DeepCluster, Caron et al. 2018).
+    DeepCluster => crate::task::deep_cluster::DeepClusterTask,
+    /// Supervised fine-tuning of a pretrained backbone on labelled images (`selfsup finetune`).
+    Finetune => crate::task::finetune::FinetuneTask,
 }

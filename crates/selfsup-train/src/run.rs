@@ -86,12 +86,17 @@ impl MethodVisitor for Showing<'_> {
         let settings = self.config.method.settings_of::<T>()?;
         let setup = setup(self.config, self.source)?;
         let mut task = T::new(&settings, &setup)?;
-        let shown: Vec<usize> = (0..self.count.min(self.source.len())).collect();
+        // The task prepares (and DeepCluster clusters) on more images than it shows: a
+        // clustering of six images would say nothing.
+        let context: Vec<usize> =
+            (0..self.count.max(SHOW_CONTEXT).min(self.source.len())).collect();
+        let shown = &context[..self.count.min(context.len())];
         let ad = self.device.clone().autodiff();
         ad.seed(setup.seed);
         let data = TaskData {
             source: self.source,
-            train: &shown,
+            train: &context,
+            val: &[],
             images: &setup.images,
             seed: setup.seed,
             device: &ad,
@@ -119,10 +124,13 @@ impl MethodVisitor for Showing<'_> {
     }
 }
 
+/// How many of the source's first images `show` prepares the task on.
+const SHOW_CONTEXT: usize = 1000;
+
 /// The first `count` images of `source` as the generator of `config`'s method turns them into
 /// samples (epoch 0), one gallery row per image. With a checkpoint folder, its task state and
 /// weights are used (a permutation set, cluster assignments); without, the task prepares
-/// itself on the shown images.
+/// itself on the source's first 1,000 images (or all, if fewer).
 pub fn show(
     config: &RunConfig,
     source: &dyn ImageSource,

@@ -100,6 +100,7 @@ pub fn setup(config: &RunConfig, source: &dyn ImageSource) -> Result<Setup> {
         backbone: config.backbone.clone(),
         images: image_spec(config, source)?,
         seed: config.train.seed,
+        train: config.train.clone(),
     })
 }
 
@@ -305,7 +306,7 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
         ad.seed(t.seed);
         let fresh = task.model(&ad);
         let mut optimizers = Optimizers::new(task.optimizers(t))?;
-        let steps_per_epoch = split.train.len().div_ceil(t.batch_size);
+        let steps_per_epoch = task.epoch_len(split.train.len()).div_ceil(t.batch_size);
         let mut plan = SchedulePlan::new(steps_per_epoch, t.epochs);
         let (model, generations, history, step, start_epoch) = if options.resume {
             let last = checkpoint::resolve(&checkpoints.join("last"))?;
@@ -331,6 +332,7 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
             task.prepare(&TaskData {
                 source: source.as_ref(),
                 train: &split.train,
+                val: &split.val,
                 images: &images,
                 seed: t.seed,
                 device: &ad,
@@ -499,6 +501,7 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
         let data = TaskData {
             source: self.source.as_ref(),
             train: &self.split.train,
+            val: &self.split.val,
             images: &self.images,
             seed: self.config.train.seed,
             device: &self.ad,
@@ -550,18 +553,20 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
     fn train_epoch(&mut self, epoch: usize) -> Result<(Metrics, f64)> {
         let t = &self.config.train;
         let order = self.task.epoch_order(&self.split.train, t.seed, epoch);
-        if order.len() != self.split.train.len() {
+        let expected = self.task.epoch_len(self.split.train.len());
+        if order.len() != expected {
             return Err(TrainError::Task {
                 method: T::NAME.into(),
                 reason: format!(
-                    "its epoch order holds {} images, the training split {}",
-                    order.len(),
-                    self.split.train.len()
+                    "its epoch order holds {} images where the epoch has {expected}",
+                    order.len()
                 ),
             });
         }
         let planned = self.plan.steps_per_epoch;
-        let batches = self.epoch_plan(epoch as u64)?.spawn(order);
+        let batches = self
+            .epoch_plan(epoch as u64, self.task.generator()?)?
+            .spawn(order);
         let progress = bar(planned, epoch + 1, t.epochs, self.options.progress);
         let step_names = self.task.step_metrics();
         let mut tally = Tally::default();
@@ -629,10 +634,10 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
         Ok((tally.means(), inputs as f64 / busy.max(f64::EPSILON)))
     }
 
-    fn epoch_plan(&self, epoch: u64) -> Result<EpochPlan<T::Generator>> {
+    fn epoch_plan(&self, epoch: u64, generator: T::Generator) -> Result<EpochPlan<T::Generator>> {
         let t = &self.config.train;
         Ok(EpochPlan {
-            generator: self.task.generator()?,
+            generator,
             source: self.source.clone(),
             images: self.images.clone(),
             seed: t.seed,
@@ -652,7 +657,8 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
         let model = self.model.as_ref().expect("the network is back").valid();
         let device = model.devices().into_iter().next().unwrap_or_default();
         let mut tally = Tally::default();
-        for samples in self.epoch_plan(u64::MAX)?.spawn(self.split.val.clone()) {
+        let plan = self.epoch_plan(u64::MAX, self.task.val_generator()?)?;
+        for samples in plan.spawn(self.split.val.clone()) {
             let samples = samples?;
             let count = samples.len();
             let batch = self.task.collate(samples, &device);

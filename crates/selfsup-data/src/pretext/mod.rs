@@ -7,6 +7,7 @@
 
 mod context_prediction;
 mod jigsaw;
+mod labelled;
 mod permutation;
 mod rotation;
 
@@ -16,6 +17,7 @@ pub use context_prediction::{
 pub use jigsaw::{
     JigsawConfig, JigsawGenerator, JigsawSample, Selection, shuffle, stretch, unshuffle,
 };
+pub use labelled::{AugmentConfig, LabelledGenerator, LabelledSample, uniform_over_clusters};
 pub use permutation::{ALL_PERMUTATIONS, Permutation, PermutationSet, TILES};
 pub use rotation::{RotationConfig, RotationGenerator, RotationSample};
 

@@ -7,12 +7,14 @@ mod folder;
 mod idx;
 mod sample;
 mod spec;
+mod subset;
 mod summary;
 
 pub use folder::{FolderOptions, ImageFolder};
 pub use idx::IdxDataset;
 pub use sample::{FASHION_MNIST_CLASSES, Split, bundled_sample};
 pub use spec::{FASHION_MNIST_DIR, open_source, test_split_of};
+pub use subset::Subset;
 pub use summary::Summary;
 
 use crate::error::Result;

@@ -1,6 +1,8 @@
 //! [`ConvNet`]: a small VGG-style backbone for 28 to 224 pixel inputs.
 
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use std::ops::Range;
+
 use burn::prelude::*;
 
 use super::{ConvBlock, block_widths, run_blocks};
@@ -66,7 +68,12 @@ impl ConvNet {
     /// # Shapes
     /// - `x`: `[batch, in_channels, h, w]` -> block `b`: `[batch, widths[b], h / 2^b, w / 2^b]`
     pub fn forward_blocks(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        run_blocks(&self.blocks, x, |b, x| {
+        self.forward_range(x, 0..self.blocks.len())
+    }
+
+    /// The outputs of blocks `range`; `x` is block `range.start`'s input before its pool.
+    pub fn forward_range(&self, x: Tensor<4>, range: Range<usize>) -> Vec<Tensor<4>> {
+        run_blocks(&self.blocks, x, range, |b, x| {
             if b > 0 { self.pool.forward(x) } else { x }
         })
     }

@@ -9,6 +9,8 @@ mod nin;
 pub use conv_net::{ConvNet, ConvNetConfig};
 pub use nin::{Nin, NinConfig};
 
+use std::ops::Range;
+
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -147,9 +149,15 @@ impl Backbone {
     /// # Shapes
     /// - `x`: `[batch, channels, height, width]` -> one `[batch, c_k, h_k, w_k]` per block
     pub fn forward_blocks(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        self.forward_range(x, 0..self.block_channels().len())
+    }
+
+    /// The outputs of blocks `range` only; `x` is the input of block `range.start`: the image
+    /// for 0, else block `range.start - 1`'s output (fine-tuning runs frozen blocks apart).
+    pub fn forward_range(&self, x: Tensor<4>, range: Range<usize>) -> Vec<Tensor<4>> {
         match self {
-            Backbone::ConvNet(net) => net.forward_blocks(x),
-            Backbone::Nin(net) => net.forward_blocks(x),
+            Backbone::ConvNet(net) => net.forward_range(x, range),
+            Backbone::Nin(net) => net.forward_range(x, range),
         }
     }
 
@@ -167,19 +175,26 @@ impl Backbone {
             Backbone::Nin(net) => net.block_channels(),
         }
     }
+
+    /// Output channels of the last block: the width of the pooled features heads read.
+    pub fn out_channels(&self) -> usize {
+        self.block_channels().last().copied().unwrap_or(0)
+    }
 }
 
-/// Runs `blocks` in turn, applying `between(b, x)` before block `b` (pooling), and returns
-/// every block's output: the forward pass both backbones share.
+/// Runs blocks `range` in turn, applying `between(b, x)` before block `b` (pooling), and
+/// returns each one's output: the forward pass both backbones share. `x` is the input of block
+/// `range.start` before that pooling (the image, or the previous block's output).
 fn run_blocks(
     blocks: &[Vec<ConvBlock>],
     x: Tensor<4>,
+    range: Range<usize>,
     between: impl Fn(usize, Tensor<4>) -> Tensor<4>,
 ) -> Vec<Tensor<4>> {
-    let mut outputs: Vec<Tensor<4>> = Vec::with_capacity(blocks.len());
+    let mut outputs: Vec<Tensor<4>> = Vec::with_capacity(range.len());
     let mut x = x;
-    for (b, block) in blocks.iter().enumerate() {
-        x = block
+    for b in range {
+        x = blocks[b]
             .iter()
             .fold(between(b, x), |x, layer| layer.forward(x));
         outputs.push(x.clone());

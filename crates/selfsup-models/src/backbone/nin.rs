@@ -8,6 +8,8 @@
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use std::ops::Range;
+
 use burn::prelude::*;
 
 use super::{ConvBlock, block_widths, run_blocks};
@@ -70,7 +72,12 @@ impl Nin {
     /// - `x`: `[batch, in_channels, h, w]` -> block 1 `[batch, 96, h, w]`, block 2
     ///   `[batch, 192, h/2, w/2]`, later blocks `[batch, 192, h/4, w/4]` (rounded up)
     pub fn forward_blocks(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        run_blocks(&self.blocks, x, |b, x| match b {
+        self.forward_range(x, 0..self.blocks.len())
+    }
+
+    /// The outputs of blocks `range`; `x` is block `range.start`'s input before its pool.
+    pub fn forward_range(&self, x: Tensor<4>, range: Range<usize>) -> Vec<Tensor<4>> {
+        run_blocks(&self.blocks, x, range, |b, x| match b {
             1 => self.max_pool.forward(x),
             2 => self.avg_pool.forward(x),
             _ => x,

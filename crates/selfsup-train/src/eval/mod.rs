@@ -145,6 +145,14 @@ pub enum Protocol {
         /// Labels per class.
         per_class: usize,
     },
+    /// DeepCluster's clustering pipeline on the test features (PCA to `pca_dims`, whitening,
+    /// L2 normalisation, k-means with `clusters`), scored by NMI against the labels.
+    Nmi {
+        /// k-means clusters.
+        clusters: usize,
+        /// PCA dimensions (at most the feature dimension).
+        pca_dims: usize,
+    },
 }
 
 impl Protocol {
@@ -153,6 +161,7 @@ impl Protocol {
         match self {
             Protocol::Knn { .. } => "k-NN",
             Protocol::Linear | Protocol::Few { .. } => "linear-probe",
+            Protocol::Nmi { .. } => "clustering NMI",
         }
     }
 
@@ -173,7 +182,7 @@ impl Protocol {
     }
 
     /// Test accuracy with `train` (already [`training_set`](Self::training_set)) as the
-    /// training data.
+    /// training data; for [`Protocol::Nmi`], the NMI of the test features' clustering.
     pub fn accuracy(
         &self,
         train: &Features,
@@ -184,8 +193,37 @@ impl Protocol {
         match self {
             Protocol::Knn { k, temperature } => knn_accuracy(train, test, *k, *temperature, device),
             Protocol::Linear | Protocol::Few { .. } => linear_probe(train, test, probe, device),
+            Protocol::Nmi { clusters, pca_dims } => {
+                // Seeded alike for every checkpoint, so that runs compare.
+                clustering_nmi(test, *clusters, *pca_dims, 0, device)
+            }
         }
     }
+}
+
+/// NMI between the labels of `features` and their clustering by DeepCluster's pipeline.
+pub fn clustering_nmi(
+    features: &Features,
+    clusters: usize,
+    pca_dims: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<f64> {
+    let truth: Vec<usize> = features
+        .labels_required()?
+        .into_iter()
+        .map(|l| l as usize)
+        .collect();
+    let x = features.tensor(device);
+    let pca = crate::cluster::Pca::fit(&x, pca_dims.min(features.dim), true)?;
+    let y = pca.apply(x);
+    let y = y.clone() / y.powf_scalar(2.0).sum_dim(1).sqrt().clamp_min(1e-12);
+    let config = crate::cluster::KMeansConfig {
+        k: clusters,
+        ..crate::cluster::KMeansConfig::default()
+    };
+    let clustering = crate::cluster::kmeans(&y, &config, seed)?;
+    Ok(crate::cluster::nmi(&truth, &clustering.assignment))
 }
 
 /// Which block's output to read and how to pool it.

@@ -18,6 +18,8 @@
 //!    [`state`](PretextTask::state) and the sidecar.
 
 pub(crate) mod context_prediction;
+pub(crate) mod deep_cluster;
+pub(crate) mod finetune;
 pub(crate) mod jigsaw;
 pub(crate) mod rotation;
 mod state;
@@ -37,6 +39,8 @@ use crate::loader::epoch_order;
 use crate::optim::{OptimizerSpec, Optimizers};
 
 pub use context_prediction::{ContextSettings, ContextTask};
+pub use deep_cluster::{DeepClusterSettings, DeepClusterTask};
+pub use finetune::{FinetuneSettings, FinetuneTask, classifier_accuracy, labelled_source};
 pub use jigsaw::{JigsawSettings, JigsawTask};
 pub use rotation::RotationTask;
 pub use state::{StateArray, TaskState};
@@ -73,6 +77,8 @@ pub struct Setup {
     pub images: InputSpec,
     /// The run's seed.
     pub seed: u64,
+    /// The run's loop settings (epochs, batch size...).
+    pub train: TrainConfig,
 }
 
 /// A network of a checkpoint whose features can be probed and exported: a [`Backbone`] stored
@@ -153,6 +159,8 @@ pub struct TaskData<'a> {
     pub source: &'a dyn ImageSource,
     /// The indices of the training images in `source` (held-out images excluded).
     pub train: &'a [usize],
+    /// The indices of the held-out (validation) images.
+    pub val: &'a [usize],
     /// How images are conformed before the generator sees them.
     pub images: &'a InputSpec,
     /// The run's seed.
@@ -172,10 +180,21 @@ impl TaskData<'_> {
         input: &InputSpec,
         views: &[View],
     ) -> Result<Vec<Features>> {
+        self.features_of(self.train, backbone, input, views)
+    }
+
+    /// The same for the images `indices` of the source.
+    pub fn features_of(
+        &self,
+        indices: &[usize],
+        backbone: &Backbone,
+        input: &InputSpec,
+        views: &[View],
+    ) -> Result<Vec<Features>> {
         extract_views(
             backbone,
             self.source,
-            self.train,
+            indices,
             input,
             views,
             self.batch_size,
@@ -277,14 +296,27 @@ pub trait PretextTask: Sized + Send + 'static {
         Ok(EpochStart::unchanged(model))
     }
 
+    /// Samples an epoch holds, given `train` training images: `train` by default; a step
+    /// budget spread over the run's epochs may ask for more (fine-tuning on 10 labels a class).
+    fn epoch_len(&self, train: usize) -> usize {
+        train
+    }
+
     /// The training images of `epoch` in the order (and with the repeats) the epoch visits
-    /// them; it must hold `train.len()` entries. The default is a seeded shuffle.
+    /// them; it must hold [`epoch_len`](Self::epoch_len) entries. The default is a seeded
+    /// shuffle.
     fn epoch_order(&self, train: &[usize], seed: u64, epoch: usize) -> Vec<usize> {
         epoch_order(train, seed, epoch as u64)
     }
 
     /// The generator for the coming epoch (called after the epoch-start hook).
     fn generator(&self) -> Result<Self::Generator>;
+
+    /// The generator of validation samples; the default is [`generator`](Self::generator)
+    /// (a method may leave augmentation out).
+    fn val_generator(&self) -> Result<Self::Generator> {
+        self.generator()
+    }
 
     /// Turns samples into one batch on `device`.
     fn collate(&self, samples: Vec<SampleOf<Self>>, device: &Device) -> BatchOf<Self>;

@@ -1,13 +1,12 @@
 //! Rotation prediction (RotNet): each image in its four quarter turns, labelled 0..3.
 
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use selfsup_data::InputSpec;
 use selfsup_data::pretext::{RotationConfig, RotationGenerator, RotationSample};
 use selfsup_models::backbone::BackboneConfig;
 use selfsup_models::{RotNet, RotNetConfig, RotationBatch};
 
-use crate::batch::stack_images;
+use crate::batch::labelled_batch;
 use crate::config::invalid;
 use crate::error::Result;
 use crate::task::{MethodSettings, Network, PretextTask, Setup, penultimate_block};
@@ -99,9 +98,6 @@ impl PretextTask for RotationTask {
         let labels: Vec<i64> = (0..n)
             .flat_map(|_| RotationSample::LABELS.map(|l| l as i64))
             .collect();
-        RotationBatch {
-            images: stack_images(&images, device),
-            labels: Tensor::from_data(TensorData::new(labels, [4 * n]), device),
-        }
+        labelled_batch(&images, labels, device)
     }
 }
