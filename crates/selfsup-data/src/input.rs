@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::color::srgb_to_lab;
 use crate::error::{DataError, Result};
 use crate::image::Image;
-use crate::transform::{Filter, grayscale, resize, sobel};
+use crate::transform::{Filter, grayscale, normalize_per_image, resize, sobel};
 
 /// A fixed transformation between the conformed image and the network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,13 +19,17 @@ pub enum Preprocess {
     Lightness,
     /// Grey, then the two Sobel gradients: DeepCluster's fixed input layer.
     Sobel,
+    /// Each channel standardised over the image (mean 0, standard deviation 1): how jigsaw and
+    /// context prediction normalise their patches, so that a backbone trained on them is read on
+    /// the statistics it learnt (its first BatchNorm's running mean and variance included).
+    Standardize,
 }
 
 impl Preprocess {
     /// Channels of the preprocessed image, given the conformed image's channels.
     pub fn channels(self, image_channels: usize) -> usize {
         match self {
-            Preprocess::None => image_channels,
+            Preprocess::None | Preprocess::Standardize => image_channels,
             Preprocess::Lightness => 1,
             Preprocess::Sobel => 2,
         }
@@ -37,6 +41,7 @@ impl Preprocess {
             Preprocess::None => image.clone(),
             Preprocess::Lightness => lightness(image),
             Preprocess::Sobel => sobel(image),
+            Preprocess::Standardize => normalize_per_image(image),
         }
     }
 }

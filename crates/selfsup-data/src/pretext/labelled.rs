@@ -160,7 +160,8 @@ impl PretextGenerator for LabelledGenerator {
                     )
                 })
                 .collect(),
-            _ => vec![sample.image.clone()],
+            Preprocess::Standardize => vec![crate::pretext::stretch(&sample.image)],
+            Preprocess::None | Preprocess::Lightness => vec![sample.image.clone()],
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use selfsup_data::InputSpec;
 use selfsup_data::pretext::{ContextConfig, ContextGenerator, ContextSample};
+use selfsup_data::{InputSpec, Preprocess};
 use selfsup_models::{ContextBatch, ContextNet, ContextNetConfig};
 use serde::{Deserialize, Serialize};
 
@@ -74,8 +74,15 @@ impl PretextTask for ContextTask {
 
     /// The backbone reads whole images at the size patches were cut at.
     fn networks(&self) -> Vec<Network> {
+        // Evaluation reads whole images, standardised as the training patches were.
+        let preprocess = if self.settings.patches.normalize_patches {
+            Preprocess::Standardize
+        } else {
+            Preprocess::None
+        };
         let input = InputSpec {
             side: self.settings.patches.image_size,
+            preprocess,
             ..self.setup.images.clone()
         };
         let backbone = &self.setup.backbone;

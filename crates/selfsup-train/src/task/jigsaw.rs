@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use selfsup_data::InputSpec;
 use selfsup_data::pretext::{JigsawConfig, JigsawGenerator, JigsawSample, PermutationSet};
+use selfsup_data::{InputSpec, Preprocess};
 use selfsup_models::{JigsawBatch, JigsawNet, JigsawNetConfig};
 use serde::{Deserialize, Serialize};
 
@@ -95,8 +95,15 @@ impl PretextTask for JigsawTask {
     /// The backbone reads whole images at the puzzle's image size: the scale the tiles were
     /// cut at.
     fn networks(&self) -> Vec<Network> {
+        // Evaluation reads whole images, standardised as the training patches were.
+        let preprocess = if self.settings.puzzle.normalize_tiles {
+            Preprocess::Standardize
+        } else {
+            Preprocess::None
+        };
         let input = InputSpec {
             side: self.settings.puzzle.image_size,
+            preprocess,
             ..self.setup.images.clone()
         };
         let backbone = &self.setup.backbone;
