@@ -620,8 +620,7 @@ fn train_shifting_until(
         ..options(dir, resume)
     };
     train(task, config, data(), &flex(), &options).unwrap();
-    let calls = calls.lock().unwrap().clone();
-    calls
+    calls.lock().unwrap().clone()
 }
 
 fn csv(dir: &Path) -> String {

@@ -46,13 +46,13 @@ mod tests {
             .clone()
             .slice([0..1, 0..1])
             .into_data()
-            .to_vec::<f32>()
+            .try_into_vec::<f32>()
             .unwrap();
         let moved = b
             .clone()
             .slice([1..2, 2..3])
             .into_data()
-            .to_vec::<f32>()
+            .try_into_vec::<f32>()
             .unwrap();
         let diff = first
             .iter()
@@ -60,8 +60,16 @@ mod tests {
             .map(|(x, y)| (x - y).abs())
             .fold(0.0, f32::max);
         assert!(diff < 1e-6, "{diff}");
-        let middle = a.slice([0..2, 1..2]).into_data().to_vec::<f32>().unwrap();
-        let same = b.slice([0..2, 1..2]).into_data().to_vec::<f32>().unwrap();
+        let middle = a
+            .slice([0..2, 1..2])
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        let same = b
+            .slice([0..2, 1..2])
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
         assert_eq!(middle, same);
     }
 }

@@ -50,7 +50,7 @@ mod tests {
         ];
         let batch = stack_images(&images, &device);
         assert_eq!(batch.dims(), [2, 1, 2, 3]);
-        let values = batch.into_data().to_vec::<f32>().unwrap();
+        let values = batch.into_data().try_into_vec::<f32>().unwrap();
         assert!(values[..6].iter().all(|v| *v == 0.5));
         assert!(values[6..].iter().all(|v| *v == 1.0));
     }

@@ -267,7 +267,7 @@ pub fn load_weights<M: Module>(mut model: M, path: &Path, prefix: Option<&str>) 
         .skip_enum_variants(true)
         .allow_partial(true);
     if let Some(prefix) = prefix {
-        store = store.with_key_remapping(&format!("^{}\\.", regex_escape(prefix)), "");
+        store = store.with_key_remapping(format!("^{}\\.", regex_escape(prefix)), "");
     }
     let result = model
         .load_from(&mut store)

@@ -725,7 +725,7 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
         if improved {
             save("best".into())?;
         }
-        if t.checkpoint_every > 0 && state.epoch % t.checkpoint_every == 0 {
+        if t.checkpoint_every > 0 && state.epoch.is_multiple_of(t.checkpoint_every) {
             save(format!("epoch-{:04}", state.epoch))?;
         }
         curve::draw(&self.history, &self.options.out_dir.join("curves.png"))

@@ -303,12 +303,11 @@ mod tests {
         let g = ContextGenerator::new(ContextConfig::default()).unwrap();
         let c = ContextConfig::default();
         let step = (c.patch + c.gap) as i64;
-        for label in 0..8 {
+        for (label, &(ey, ex)) in NEIGHBOURS.iter().enumerate() {
             for seed in 0..50 {
                 let [(y1, x1), (y2, x2)] =
                     g.positions(label, &mut sample_rng(seed, 0, label as u64));
                 let (dy, dx) = (y2 as i64 - y1 as i64, x2 as i64 - x1 as i64);
-                let (ey, ex) = NEIGHBOURS[label];
                 // One grid step in the label's direction, up to both patches' jitter.
                 let j = 2 * c.jitter as i64;
                 assert!(

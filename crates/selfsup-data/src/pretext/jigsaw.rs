@@ -88,7 +88,7 @@ impl JigsawConfig {
     pub fn validate(&self) -> Result<()> {
         let bad =
             |what: &str, reason: String| DataError::invalid("jigsaw", format!("{what}: {reason}"));
-        if self.crop == 0 || self.crop % 3 != 0 {
+        if self.crop == 0 || !self.crop.is_multiple_of(3) {
             return Err(bad(
                 "jigsaw.crop",
                 format!("{} is not a positive multiple of 3", self.crop),

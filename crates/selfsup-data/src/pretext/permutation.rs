@@ -96,8 +96,8 @@ impl PermutationSet {
                 Criterion::Min => (min[k], sum[k]),
             };
             let mut best: Option<usize> = None;
-            for k in 0..candidates.len() {
-                if !taken[k] && best.is_none_or(|b| score(k) > score(b)) {
+            for (k, _) in taken.iter().enumerate().filter(|(_, taken)| !**taken) {
+                if best.is_none_or(|b| score(k) > score(b)) {
                     best = Some(k);
                 }
             }

@@ -302,7 +302,7 @@ mod tests {
         // A constant training dimension keeps scale 1 instead of dividing by ~0.
         let constant = features(&[[1.0, 0.0], [1.0, 1.0]], &[0, 1]);
         let (_, scale) = standardiser(&constant.tensor(&device));
-        assert_eq!(scale.into_data().to_vec::<f32>().unwrap()[0], 1.0);
+        assert_eq!(scale.into_data().try_into_vec::<f32>().unwrap()[0], 1.0);
         let single = features(&[[3.0, 4.0]], &[0]);
         let acc = linear_probe(&single, &single, &config, &device).unwrap();
         assert_eq!(acc, 1.0);
