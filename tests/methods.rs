@@ -467,3 +467,35 @@ fn an_exported_backbone_gives_the_checkpoints_features() {
     let names: Vec<String> = tensors(&file).into_keys().collect();
     assert!(names.iter().all(|n| n.starts_with("blocks.")), "{names:?}");
 }
+
+/// The patch methods learn on standardised patches, so their backbones are read on
+/// standardised images, unless the patches were left as they were.
+#[test]
+fn patch_methods_declare_the_normalisation_their_patches_had() {
+    use selfsup::data::Preprocess;
+    use selfsup::train::task::{ContextTask, JigsawTask};
+    let declared = |method: Method, key: &str, on: bool| {
+        let config = tiny_config(method, 1)
+            .with_overrides(&[format!("{key}={on}")])
+            .unwrap();
+        let networks = match method {
+            Method::Jigsaw => task_for::<JigsawTask>(&config).networks(),
+            _ => task_for::<ContextTask>(&config).networks(),
+        };
+        networks[0].input.preprocess
+    };
+    for (method, key) in [
+        (Method::Jigsaw, "jigsaw.puzzle.normalize_tiles"),
+        (
+            Method::ContextPrediction,
+            "context_prediction.patches.normalize_patches",
+        ),
+    ] {
+        assert_eq!(
+            declared(method, key, true),
+            Preprocess::Standardize,
+            "{method}"
+        );
+        assert_eq!(declared(method, key, false), Preprocess::None, "{method}");
+    }
+}

@@ -141,6 +141,7 @@ mod tests {
             (Preprocess::None, 3),
             (Preprocess::Lightness, 1),
             (Preprocess::Sobel, 2),
+            (Preprocess::Standardize, 3),
         ] {
             let spec = InputSpec::new(3, 8, pre).unwrap();
             let out = spec.prepare(&rgb);
@@ -149,6 +150,20 @@ mod tests {
         }
         assert!(InputSpec::new(2, 8, Preprocess::None).is_err());
         assert!(InputSpec::new(1, 0, Preprocess::None).is_err());
+    }
+
+    #[test]
+    fn standardize_matches_how_patches_are_normalised() {
+        let image = Image::new(1, 2, 2, vec![0.0, 0.2, 0.4, 1.0]).unwrap();
+        let out = Preprocess::Standardize.apply(&image);
+        let n = out.data().len() as f32;
+        let mean = out.data().iter().sum::<f32>() / n;
+        let var = out.data().iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n;
+        assert!(
+            mean.abs() < 1e-6 && (var - 1.0).abs() < 1e-3,
+            "{mean} {var}"
+        );
+        assert_eq!(out, crate::transform::normalize_per_image(&image));
     }
 
     #[test]
