@@ -1,8 +1,9 @@
 //! Arguments several commands share, and opening what they name.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use selfsup::data::{FolderOptions, ImageSource, open_source};
 use selfsup::train::eval::{Pooling, View};
@@ -131,5 +132,15 @@ impl FeatureArgs {
                 })
             })
             .collect())
+    }
+}
+
+/// The folder of `--out` (a new run) or of `--resume` (a run to continue), and whether it
+/// resumes; one of the two must be given.
+pub fn run_folder(out: Option<&Path>, resume: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
+    match (out, resume) {
+        (Some(out), None) => Ok((out.to_path_buf(), false)),
+        (None, Some(run)) => Ok((run.to_path_buf(), true)),
+        _ => bail!("give --out RUN_FOLDER for a new run or --resume RUN_FOLDER to continue one"),
     }
 }

@@ -10,7 +10,7 @@ use selfsup::train::checkpoint;
 use selfsup::train::task::{FinetuneTask, PretextTask, classifier_accuracy, labelled_source};
 use selfsup::train::{BackendKind, Method, MethodConfig, RunConfig, RunOptions, describe, setup};
 
-use super::args::{ConfigArgs, FolderArgs, open};
+use super::args::{ConfigArgs, FolderArgs, open, run_folder};
 
 #[derive(Args, Debug)]
 pub struct FinetuneArgs {
@@ -46,13 +46,7 @@ pub struct FinetuneArgs {
 
 impl FinetuneArgs {
     pub fn run(&self) -> anyhow::Result<()> {
-        let (out, resume) = match (&self.out, &self.resume) {
-            (Some(out), None) => (out.clone(), false),
-            (None, Some(run)) => (run.clone(), true),
-            _ => {
-                bail!("give --out RUN_FOLDER for a new run or --resume RUN_FOLDER to continue one")
-            }
-        };
+        let (out, resume) = run_folder(self.out.as_deref(), self.resume.as_deref())?;
         let recorded = if resume {
             Some(checkpoint::load_state(&out.join("checkpoints/last"))?)
         } else {

@@ -7,7 +7,7 @@ use clap::Args;
 use selfsup::train::checkpoint;
 use selfsup::train::{BackendKind, Method, RunConfig, RunOptions, describe};
 
-use super::args::{ConfigArgs, FolderArgs, open};
+use super::args::{ConfigArgs, FolderArgs, open, run_folder};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -40,13 +40,7 @@ pub struct TrainArgs {
 
 impl TrainArgs {
     pub fn run(&self) -> anyhow::Result<()> {
-        let (out, resume) = match (&self.out, &self.resume) {
-            (Some(out), None) => (out.clone(), false),
-            (None, Some(run)) => (run.clone(), true),
-            _ => {
-                bail!("give --out RUN_FOLDER for a new run or --resume RUN_FOLDER to continue one")
-            }
-        };
+        let (out, resume) = run_folder(self.out.as_deref(), self.resume.as_deref())?;
         let (base, recorded) = if resume {
             let state = checkpoint::load_state(&out.join("checkpoints/last"))?;
             (selfsup::train::run_config(&out)?, state.data.spec)
