@@ -254,3 +254,19 @@ fn train_resume_eval_embed_and_show() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_run_needs_a_folder_to_write_or_to_resume() {
+    for args in [
+        &["train", "rotation"][..],
+        &["finetune", "--checkpoint", "nothing", "--data", "sample"],
+    ] {
+        let out = selfsup(args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("give --out RUN_FOLDER for a new run or --resume RUN_FOLDER"),
+            "{stderr}"
+        );
+    }
+}
