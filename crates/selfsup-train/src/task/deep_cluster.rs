@@ -97,10 +97,11 @@ impl DeepClusterTask {
 
     /// The features k-means sees: PCA-reduced, whitened, L2-normalised, on `device`.
     fn reduce(&self, features: &Features, pca: &Pca, device: &Device) -> Tensor<2> {
-        let x = Tensor::<2>::from_data(
-            TensorData::new(features.data.clone(), [features.len(), features.dim]),
-            device,
-        );
+        self.reduce_tensor(features_tensor(features, device), pca)
+    }
+
+    /// [`Self::reduce`] of features already on the device.
+    fn reduce_tensor(&self, x: Tensor<2>, pca: &Pca) -> Tensor<2> {
         let y = pca.apply(x);
         let norm = y
             .clone()
@@ -127,6 +128,14 @@ impl DeepClusterTask {
             .try_into_vec::<i64>()
             .map_err(|e| TrainError::Loader(format!("{e:?}")))
     }
+}
+
+/// Extracted features as a `[images, dim]` tensor on `device`.
+fn features_tensor(features: &Features, device: &Device) -> Tensor<2> {
+    Tensor::from_data(
+        TensorData::new(features.data.clone(), [features.len(), features.dim]),
+        device,
+    )
 }
 
 /// Values of a cluster-size list: minimum, median, maximum.
@@ -261,12 +270,9 @@ impl PretextTask for DeepClusterTask {
         }
         let started = Instant::now();
         let device = data.device;
-        let raw = Tensor::<2>::from_data(
-            TensorData::new(features.data.clone(), [features.len(), features.dim]),
-            device,
-        );
+        let raw = features_tensor(&features, device);
         let pca = Pca::fit(&raw, dims, true)?;
-        let x = self.reduce(&features, &pca, device);
+        let x = self.reduce_tensor(raw, &pca);
         let seed = sample_rng(data.seed, epoch as u64, u64::MAX - 1).random_seed();
         let Clustering {
             assignment,
