@@ -2,9 +2,11 @@
 //! batch, it resumes exactly, it draws samples; then what is particular to some methods.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::prelude::*;
 use selfsup::data::pretext::{PretextGenerator, sample_rng};
+use selfsup::data::{FolderOptions, ImageSource, open_source};
 use selfsup::train::checkpoint::{self, MODEL_FILE, TASK_FILE};
 use selfsup::train::task::{PretextTask, SampleOf, StepInfo, TaskData, TaskState};
 use selfsup::train::{
@@ -36,6 +38,10 @@ pub fn tiny_config(method: Method, epochs: usize) -> RunConfig {
             overrides.push("train.val_fraction=0.0".into());
         }
         Method::ContextPrediction => {}
+        Method::Colorization => {
+            overrides.push("train.image_size=16".into());
+            overrides.push("colorization.prior_images=48".into());
+        }
         Method::Finetune => {
             overrides.push("finetune.steps=12".into());
             // Its default warm-up spans the first epoch, which a few steps never leave.
@@ -47,9 +53,25 @@ pub fn tiny_config(method: Method, epochs: usize) -> RunConfig {
         .unwrap()
 }
 
+/// The images `method` trains on in these tests: the bundled colour photos (16-pixel crops)
+/// for colorization, the bundled Fashion-MNIST sample for the others.
+pub fn source_of(method: Method) -> Arc<dyn ImageSource> {
+    match method {
+        Method::Colorization => Arc::from(
+            open_source("photos-sample?crop=16&crops=12", FolderOptions::default()).unwrap(),
+        ),
+        _ => sample(),
+    }
+}
+
+fn method_of<T: PretextTask>() -> Method {
+    Method::from_name(T::NAME).unwrap()
+}
+
 fn task_for<T: PretextTask>(config: &RunConfig) -> T {
     let settings = config.method.settings_of::<T>().unwrap();
-    T::new(&settings, &setup(config, sample().as_ref()).unwrap()).unwrap()
+    let source = source_of(method_of::<T>());
+    T::new(&settings, &setup(config, source.as_ref()).unwrap()).unwrap()
 }
 
 /// Prepares `task` on the first 32 test images as a run would, and returns the network
@@ -59,7 +81,7 @@ fn ready<T: PretextTask>(
     config: &RunConfig,
     device: &Device,
 ) -> (T::Model, Vec<SampleOf<T>>) {
-    let source = sample();
+    let source = source_of(method_of::<T>());
     let images = setup(config, source.as_ref()).unwrap().images;
     let train: Vec<usize> = (0..32).collect();
     let data = TaskData {
@@ -93,7 +115,7 @@ impl MethodVisitor for LossFalls {
     type Output = ();
 
     fn visit<T: PretextTask>(self) {
-        let config = tiny_config(Method::from_name(T::NAME).unwrap(), 1);
+        let config = tiny_config(method_of::<T>(), 1);
         let mut task: T = task_for(&config);
         let device = flex().autodiff();
         let (mut model, samples) = ready(&mut task, &config, &device);
@@ -146,7 +168,9 @@ fn resume_and_round_trip_of_every_method() {
                     stop_after,
                     ..options(dir, resume)
                 };
-                method.train(&config, sample(), &flex(), &options).unwrap()
+                method
+                    .train(&config, source_of(method), &flex(), &options)
+                    .unwrap()
             };
             run(straight.path(), false, None);
             run(split.path(), false, Some(1));
@@ -185,7 +209,14 @@ fn resume_and_round_trip_of_every_method() {
 #[test]
 fn every_method_shows_its_samples() {
     for &method in Method::ALL {
-        let rows = show(&tiny_config(method, 1), sample().as_ref(), 3, None, &flex()).unwrap();
+        let rows = show(
+            &tiny_config(method, 1),
+            source_of(method).as_ref(),
+            3,
+            None,
+            &flex(),
+        )
+        .unwrap();
         assert_eq!(rows.len(), 3, "{method}");
         assert!(rows.iter().all(|r| !r.is_empty()), "{method}");
     }

@@ -8,14 +8,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use burn::prelude::*;
-use selfsup::data::ImageSource;
 use selfsup::data::pretext::{PretextGenerator, sample_rng};
+use selfsup::data::{FolderOptions, ImageSource, open_source};
 use selfsup::models::PretextModel;
 use selfsup::train::checkpoint::{load_weights, save_weights};
 use selfsup::train::task::{PretextTask, SampleOf, StepInfo, TaskData};
 use selfsup::train::{
-    BackendKind, ContextTask, DeepClusterTask, JigsawTask, Method, Optimizers, RotationTask,
-    RunConfig, SchedulePlan, setup,
+    BackendKind, ColorizationTask, ContextTask, DeepClusterTask, JigsawTask, Method, Optimizers,
+    RotationTask, RunConfig, SchedulePlan, setup,
 };
 
 use crate::contract::{Adversarial, Shifting, adversarial_config, data, shifting_config};
@@ -49,12 +49,16 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
     (a - b).abs() <= relative * a.abs().max(b.abs()).max(1e-6)
 }
 
-/// Runs the parity checks for `task` on the first images of the sample's test split.
-fn parity<T: PretextTask>(mut task: T, config: &RunConfig, wgpu: &Device, dir: &Path)
-where
+/// Runs the parity checks for `task` on the first images of `source`.
+fn parity<T: PretextTask>(
+    mut task: T,
+    config: &RunConfig,
+    source: Arc<dyn ImageSource>,
+    wgpu: &Device,
+    dir: &Path,
+) where
     SampleOf<T>: Clone,
 {
-    let source: Arc<dyn ImageSource> = data();
     let images = setup(config, source.as_ref()).unwrap().images;
     let shown: Vec<usize> = (0..6).collect();
     let (flex_ad, wgpu_ad) = (flex().autodiff(), wgpu.clone().autodiff());
@@ -150,9 +154,9 @@ fn method_config(method: Method, overrides: &[&str]) -> RunConfig {
     config.with_overrides(&overrides).unwrap()
 }
 
-fn task_of<T: PretextTask>(config: &RunConfig) -> T {
+fn task_of<T: PretextTask>(config: &RunConfig, source: &dyn ImageSource) -> T {
     let settings = config.method.settings_of::<T>().unwrap();
-    T::new(&settings, &setup(config, data().as_ref()).unwrap()).unwrap()
+    T::new(&settings, &setup(config, source).unwrap()).unwrap()
 }
 
 #[test]
@@ -161,20 +165,28 @@ fn flex_and_wgpu_train_alike() {
     let dir = tempfile::tempdir().unwrap();
     let rotation = tiny(1);
     parity(
-        task_of::<RotationTask>(&rotation),
+        task_of::<RotationTask>(&rotation, data().as_ref()),
         &rotation,
+        data(),
         &wgpu,
         dir.path(),
     );
     let adversarial = adversarial_config(1);
     parity(
-        task_of::<Adversarial>(&adversarial),
+        task_of::<Adversarial>(&adversarial, data().as_ref()),
         &adversarial,
+        data(),
         &wgpu,
         dir.path(),
     );
     let shifting = shifting_config(1);
-    parity(task_of::<Shifting>(&shifting), &shifting, &wgpu, dir.path());
+    parity(
+        task_of::<Shifting>(&shifting, data().as_ref()),
+        &shifting,
+        data(),
+        &wgpu,
+        dir.path(),
+    );
     // Dropout draws from each backend's own random stream: off, so both see the same network.
     let jigsaw = method_config(
         Method::Jigsaw,
@@ -183,11 +195,18 @@ fn flex_and_wgpu_train_alike() {
             "jigsaw.network.dropout=0.0",
         ],
     );
-    parity(task_of::<JigsawTask>(&jigsaw), &jigsaw, &wgpu, dir.path());
+    parity(
+        task_of::<JigsawTask>(&jigsaw, data().as_ref()),
+        &jigsaw,
+        data(),
+        &wgpu,
+        dir.path(),
+    );
     let context = method_config(Method::ContextPrediction, &[]);
     parity(
-        task_of::<ContextTask>(&context),
+        task_of::<ContextTask>(&context, data().as_ref()),
         &context,
+        data(),
         &wgpu,
         dir.path(),
     );
@@ -196,8 +215,22 @@ fn flex_and_wgpu_train_alike() {
         &["deep_cluster.kmeans.k=3", "deep_cluster.pca_dims=4"],
     );
     parity(
-        task_of::<DeepClusterTask>(&cluster),
+        task_of::<DeepClusterTask>(&cluster, data().as_ref()),
         &cluster,
+        data(),
+        &wgpu,
+        dir.path(),
+    );
+    let photos: Arc<dyn ImageSource> =
+        Arc::from(open_source("photos-sample?crop=16&crops=3", FolderOptions::default()).unwrap());
+    let colorization = method_config(
+        Method::Colorization,
+        &["train.image_size=16", "colorization.prior_images=6"],
+    );
+    parity(
+        task_of::<ColorizationTask>(&colorization, photos.as_ref()),
+        &colorization,
+        photos,
         &wgpu,
         dir.path(),
     );

@@ -2,7 +2,7 @@
 
 use selfsup::data::{DataError, FolderOptions, ImageFolder, ImageSource, Summary, open_source};
 
-use crate::testutil::{class_folder, have_fashion_mnist, write_image};
+use crate::testutil::{class_folder, have_fashion_mnist, have_photos, write_image};
 
 #[test]
 fn folder_labels_come_from_top_level_subfolders() {
@@ -147,4 +147,16 @@ fn source_strings() {
         let train = open_source("fashion-mnist", FolderOptions::default()).unwrap();
         assert_eq!(train.len(), 60_000);
     }
+}
+
+#[test]
+fn the_installed_photos_split_nine_to_three() {
+    if !have_photos() {
+        return;
+    }
+    let train = open_source("photos?crops=2", FolderOptions::default()).unwrap();
+    let test = open_source("photos:test?crops=2&crop=96", FolderOptions::default()).unwrap();
+    assert_eq!((train.len(), test.len()), (9 * 2, 3 * 2));
+    assert_eq!(test.get(5).unwrap().image.shape(), [3, 96, 96]);
+    assert!(test.describe().contains("3 photos"), "{}", test.describe());
 }

@@ -28,6 +28,19 @@ pub fn class_folder(root: &Path) {
 
 /// True when the full Fashion-MNIST from Debian's package is installed; CI installs it, so a
 /// missing dataset fails there and only skips (with a note) on a developer's machine.
+/// Whether Debian's mate-backgrounds photos are installed (CI installs them).
+pub fn have_photos() -> bool {
+    let present = Path::new(selfsup::data::source::PHOTOS_DIR).is_dir();
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install mate-backgrounds (see .ci/run)"
+        );
+        eprintln!("note: mate-backgrounds not installed; skipping the photo-source check");
+    }
+    present
+}
+
 pub fn have_fashion_mnist() -> bool {
     let present = Path::new(selfsup::data::source::FASHION_MNIST_DIR)
         .join("t10k-images-idx3-ubyte.gz")

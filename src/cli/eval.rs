@@ -1,11 +1,14 @@
 //! `selfsup eval PROTOCOL... --checkpoint RUN`.
 
+use std::path::PathBuf;
+
 use clap::{Args, ValueEnum};
 use selfsup::data::test_split_of;
 use selfsup::train::checkpoint::load_network;
 use selfsup::train::eval::{self, ProbeConfig, Protocol};
 
 use super::args::{FeatureArgs, FolderArgs, open};
+use super::image_eval;
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 enum ProtocolArg {
@@ -17,6 +20,9 @@ enum ProtocolArg {
     Few,
     /// NMI of DeepCluster's clustering pipeline (PCA, whitening, k-means) on the test features.
     Nmi,
+    /// An image-to-image checkpoint's predictions on --data (default: the test split of the
+    /// run's data), scored beside the baseline: PSNR, SSIM and the method's own scores.
+    Image,
 }
 
 #[derive(Args, Debug)]
@@ -26,9 +32,10 @@ pub struct EvalArgs {
     protocols: Vec<ProtocolArg>,
     #[command(flatten)]
     features: FeatureArgs,
-    /// Labelled training images for the probe or the k-NN memory bank.
-    #[arg(long, default_value = "sample")]
-    data: String,
+    /// Labelled training images for the probe or the k-NN memory bank (default: `sample`);
+    /// for `image`, the images to score.
+    #[arg(long)]
+    data: Option<String>,
     /// Labelled test images (default: the test split that goes with --data).
     #[arg(long)]
     test: Option<String>,
@@ -53,15 +60,34 @@ pub struct EvalArgs {
     /// PCA dimensions for `nmi` (at most the feature dimension).
     #[arg(long, default_value_t = 64)]
     pca_dims: usize,
+    /// For `image`: score only the first N images.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// For `image`: write a picture of input | prediction | baseline | original rows here.
+    #[arg(long)]
+    gallery: Option<PathBuf>,
 }
 
 impl EvalArgs {
     pub fn run(&self) -> anyhow::Result<()> {
+        if self.protocols.contains(&ProtocolArg::Image) {
+            if self.protocols.len() > 1 {
+                anyhow::bail!("`image` scores predictions, not features: give it alone");
+            }
+            return image_eval::run(
+                &self.features.checkpoint,
+                self.data.as_deref(),
+                self.limit,
+                self.gallery.as_deref(),
+                &self.features.backend.device()?,
+            );
+        }
+        let data = self.data.clone().unwrap_or_else(|| "sample".into());
         let test = match &self.test {
             Some(t) => t.clone(),
-            None => test_split_of(&self.data)?,
+            None => test_split_of(&data)?,
         };
-        if test == self.data {
+        if test == data {
             anyhow::bail!(
                 "--data and --test are both '{test}': the probe would train and test on the same \
                  images"
@@ -70,19 +96,21 @@ impl EvalArgs {
         let protocols: Vec<Protocol> = self
             .protocols
             .iter()
-            .map(|p| match p {
-                ProtocolArg::Knn => Protocol::Knn {
+            .filter_map(|p| match p {
+                ProtocolArg::Knn => Some(Protocol::Knn {
                     k: self.k,
                     temperature: self.temperature,
-                },
-                ProtocolArg::Linear => Protocol::Linear,
-                ProtocolArg::Few => Protocol::Few {
+                }),
+                ProtocolArg::Linear => Some(Protocol::Linear),
+                ProtocolArg::Few => Some(Protocol::Few {
                     per_class: self.per_class,
-                },
-                ProtocolArg::Nmi => Protocol::Nmi {
+                }),
+                ProtocolArg::Nmi => Some(Protocol::Nmi {
                     clusters: self.clusters,
                     pca_dims: self.pca_dims,
-                },
+                }),
+                // Handled above: it scores predictions, not features.
+                ProtocolArg::Image => None,
             })
             .collect();
         let probe = ProbeConfig {
@@ -101,7 +129,7 @@ impl EvalArgs {
         let views = args.views(backbone.block_channels().len(), network.block)?;
         let plain: Vec<_> = views.iter().map(|v| v.view).collect();
         let mut sets = Vec::new();
-        for spec in [&self.data, &test] {
+        for spec in [&data, &test] {
             let source = open(spec, FolderArgs::default())?;
             let all: Vec<usize> = (0..source.len()).collect();
             sets.push(eval::extract_views(

@@ -2,11 +2,13 @@
 
 mod args;
 mod backends;
+mod colorize;
 mod data;
 mod embed;
 mod eval;
 mod export;
 mod finetune;
+mod image_eval;
 mod jigsaw;
 mod predict;
 mod show;
@@ -41,6 +43,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Draw generated pretext samples as a PNG grid.
     Show(show::ShowArgs),
+    /// Colourise images with a colorization checkpoint (PNGs, any size, the input's L kept).
+    Colorize(colorize::ColorizeArgs),
     /// List the backends this build includes and check that each one starts.
     Backends,
     /// Jigsaw tools: permutation sets.
@@ -60,6 +64,7 @@ impl Cli {
             Command::Finetune(args) => args.run(),
             Command::Predict(args) => args.run(),
             Command::Show(args) => args.run(),
+            Command::Colorize(args) => args.run(),
             Command::Backends => backends::run(),
             Command::Jigsaw(command) => command.run(),
         }

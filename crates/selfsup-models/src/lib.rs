@@ -9,6 +9,7 @@
 
 pub mod backbone;
 mod classifier;
+mod colorization;
 mod context_prediction;
 mod jigsaw;
 mod pretext_model;
@@ -16,6 +17,10 @@ mod rotation;
 mod towers;
 
 pub use classifier::{Classifier, ClassifierConfig, LabelledBatch};
+pub use colorization::{
+    AB_SCALE, ColorTarget, ColorizationBatch, Colorizer, ColorizerConfig, annealed_mean,
+    rebalanced_cross_entropy,
+};
 pub use context_prediction::{ContextBatch, ContextNet, ContextNetConfig};
 pub use jigsaw::{JigsawBatch, JigsawNet, JigsawNetConfig};
 pub use pretext_model::{PretextModel, StepOutput, accuracy, classification_step};

@@ -6,6 +6,7 @@
 //!   state saved with checkpoints). [`Method`] registers the built-in ones.
 //! - [`train`]: the one training loop, driven by a task and a [`RunConfig`]; it writes
 //!   [`checkpoint`] folders and resumes from them exactly.
+//! - [`translate`]: image-to-image checkpoints applied to images and scored (PSNR, SSIM...).
 //! - [`eval`]: frozen-feature probes (k-NN, converged logistic regression) and `.npy` export.
 //! - [`BackendKind`]: the backend switch (`flex`, `ndarray`, `wgpu`, `cuda`) mapped to a Burn
 //!   `Device`; the only code in selfsup that names a concrete backend.
@@ -46,6 +47,7 @@ mod run;
 mod schedule;
 pub mod task;
 mod trainer;
+pub mod translate;
 
 pub use backend::BackendKind;
 pub use batch::stack_images;
@@ -60,7 +62,8 @@ pub use optim::{OptimizerEntry, OptimizerSpec, Optimizers, optimizer};
 pub use run::{show, train_method};
 pub use schedule::{PlanSegment, SchedulePlan, learning_rate};
 pub use task::{
-    ContextTask, DeepClusterTask, FinetuneTask, JigsawTask, PretextTask, RotationTask, Setup,
+    ColorizationTask, ContextTask, DeepClusterTask, FinetuneTask, JigsawTask, PretextTask,
+    RotationTask, Setup,
 };
 pub use trainer::{
     HoldOut, RunOptions, Trained, describe, image_spec, run_config, setup, split_indices, train,

@@ -222,6 +222,8 @@ methods! {
     ContextPrediction => crate::task::context_prediction::ContextTask,
     /// Clustering as the pretext (DeepCluster, Caron et al. 2018).
     DeepCluster => crate::task::deep_cluster::DeepClusterTask,
+    /// Colorization (Zhang, Isola & Efros 2016).
+    Colorization => crate::task::colorization::ColorizationTask,
     /// Supervised fine-tuning of a pretrained backbone on labelled images (`selfsup finetune`).
     Finetune => crate::task::finetune::FinetuneTask,
 }

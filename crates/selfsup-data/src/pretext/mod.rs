@@ -5,12 +5,17 @@
 //! order or the thread in which it is made. The index lets a generator look up what its method
 //! computed for that image (DeepCluster's pseudo-label).
 
+mod colorization;
 mod context_prediction;
 mod jigsaw;
 mod labelled;
 mod permutation;
 mod rotation;
 
+pub use colorization::{
+    ColorizationConfig, ColorizationGenerator, ColorizationSample, colourise, lab_image,
+    subsample_ab,
+};
 pub use context_prediction::{
     ColorShortcut, ContextConfig, ContextGenerator, ContextSample, NEIGHBOURS,
 };

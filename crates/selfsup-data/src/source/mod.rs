@@ -5,6 +5,7 @@
 
 mod folder;
 mod idx;
+mod photos;
 mod sample;
 mod spec;
 mod subset;
@@ -12,8 +13,9 @@ mod summary;
 
 pub use folder::{FolderOptions, ImageFolder};
 pub use idx::IdxDataset;
-pub use sample::{FASHION_MNIST_CLASSES, Split, bundled_sample};
-pub use spec::{FASHION_MNIST_DIR, open_source, test_split_of};
+pub use photos::{CropOptions, PhotoCrops, is_test_photo};
+pub use sample::{FASHION_MNIST_CLASSES, Split, bundled_sample, photos_sample};
+pub use spec::{FASHION_MNIST_DIR, PHOTOS_DIR, open_source, test_split_of};
 pub use subset::Subset;
 pub use summary::Summary;
 

@@ -3,8 +3,11 @@
 
 use std::path::Path;
 
+use std::path::PathBuf;
+
 use crate::error::Result;
-use crate::source::IdxDataset;
+use crate::image::Image;
+use crate::source::{CropOptions, IdxDataset, PhotoCrops};
 
 /// Fashion-MNIST's class names, by label.
 pub const FASHION_MNIST_CLASSES: [&str; 10] = [
@@ -53,6 +56,59 @@ pub fn bundled_sample(split: Split) -> Result<IdxDataset> {
     )?
     .with_class_names(&FASHION_MNIST_CLASSES)
     .with_name(format!("bundled Fashion-MNIST sample ({name} split)")))
+}
+
+/// The bundled colour photos by split: (file name, JPEG bytes). Public domain and CC0 photos
+/// from scikit-image (licences in `data/photos-sample/README.md`).
+const PHOTOS: [(Split, &str, &[u8]); 6] = [
+    (
+        Split::Train,
+        "astronaut.jpg",
+        include_bytes!("../../data/photos-sample/train/astronaut.jpg"),
+    ),
+    (
+        Split::Train,
+        "coffee.jpg",
+        include_bytes!("../../data/photos-sample/train/coffee.jpg"),
+    ),
+    (
+        Split::Train,
+        "hubble_deep_field.jpg",
+        include_bytes!("../../data/photos-sample/train/hubble_deep_field.jpg"),
+    ),
+    (
+        Split::Train,
+        "retina.jpg",
+        include_bytes!("../../data/photos-sample/train/retina.jpg"),
+    ),
+    (
+        Split::Test,
+        "chelsea.jpg",
+        include_bytes!("../../data/photos-sample/test/chelsea.jpg"),
+    ),
+    (
+        Split::Test,
+        "rocket.jpg",
+        include_bytes!("../../data/photos-sample/test/rocket.jpg"),
+    ),
+];
+
+/// Crops of the bundled colour photos of `split` (four training photos, two test photos, each
+/// 256 pixels on its short side), compiled into the library.
+pub fn photos_sample(split: Split, options: CropOptions) -> Result<PhotoCrops> {
+    let name = match split {
+        Split::Train => "photos-sample:train",
+        Split::Test => "photos-sample:test",
+    };
+    let photos = PHOTOS
+        .iter()
+        .filter(|(s, _, _)| *s == split)
+        .map(|(_, file, bytes)| {
+            let path = PathBuf::from(format!("{name}/{file}"));
+            Ok((path.clone(), Image::decode(bytes, &path)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    PhotoCrops::new(format!("bundled colour photos ({name})"), photos, options)
 }
 
 #[cfg(test)]

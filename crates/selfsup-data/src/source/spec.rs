@@ -5,12 +5,16 @@ use std::path::{Path, PathBuf};
 use crate::error::{DataError, Result};
 use crate::source::idx::{looks_like_idx, sibling_labels};
 use crate::source::{
-    FASHION_MNIST_CLASSES, FolderOptions, IdxDataset, ImageFolder, ImageSource, Split,
-    bundled_sample,
+    CropOptions, FASHION_MNIST_CLASSES, FolderOptions, IdxDataset, ImageFolder, ImageSource,
+    PhotoCrops, Split, bundled_sample, photos_sample,
 };
 
 /// Where Debian's `dataset-fashion-mnist` package installs the full dataset.
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Where Debian's `mate-backgrounds` package installs its nature photos (GPL-2+: read where
+/// they are, never copied).
+pub const PHOTOS_DIR: &str = "/usr/share/backgrounds/mate/nature";
 
 fn split(spec: &str, rest: Option<&str>) -> Result<Split> {
     match rest {
@@ -83,13 +87,70 @@ fn open_idx_folder(spec: &str, dir: &Path, split: Split) -> Result<IdxDataset> {
 ///   images, labels from the sibling label files;
 /// - any other folder: an [`ImageFolder`] (class sub-folders give labels);
 /// - an IDX image file (raw or gzipped): an [`IdxDataset`], with labels from the conventional
-///   sibling file (`*-labels-idx1-ubyte*`) if it exists.
+///   sibling file (`*-labels-idx1-ubyte*`) if it exists;
+/// - `photos-sample[:train|test]`: crops of the bundled colour photos;
+/// - `photos[:train|test]`: crops of the nature photos in [`PHOTOS_DIR`];
+/// - `DIR[:train|test]?...`: crops of the photos in a folder (every fourth in name order is a
+///   test photo).
+///
+/// Photo sources take [`CropOptions`] after a `?`: `photos:train?crop=96&crops=1000`.
 pub fn open_source(spec: &str, options: FolderOptions) -> Result<Box<dyn ImageSource>> {
-    let (name, rest) = match spec.rsplit_once(':') {
-        Some((n, r)) => (n, Some(r)),
+    let (base, query) = match spec.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
         None => (spec, None),
     };
+    let (name, rest) = match base.rsplit_once(':') {
+        Some((n, r)) => (n, Some(r)),
+        None => (base, None),
+    };
+    let crops = || CropOptions::parse(spec, query.unwrap_or(""));
     match name {
+        "photos-sample" => return Ok(Box::new(photos_sample(split(spec, rest)?, crops()?)?)),
+        "photos" => {
+            let dir = Path::new(PHOTOS_DIR);
+            if !dir.is_dir() {
+                return Err(DataError::Source {
+                    spec: spec.into(),
+                    reason: format!(
+                        "{} is missing: install it with `apt-get install mate-backgrounds`, or \
+                         give a folder of your own photos (DIR?crop=64)",
+                        dir.display()
+                    ),
+                });
+            }
+            let split = split(spec, rest)?;
+            return Ok(Box::new(PhotoCrops::open_folder(
+                spec,
+                dir,
+                split,
+                crops()?,
+            )?));
+        }
+        _ if query.is_some() => {
+            let dir = Path::new(match rest {
+                Some("train" | "test") => name,
+                _ => base,
+            });
+            if !dir.is_dir() {
+                return Err(DataError::Source {
+                    spec: spec.into(),
+                    reason: "crop options (after '?') need a folder of photos, 'photos' or \
+                             'photos-sample'"
+                        .into(),
+                });
+            }
+            let split = if dir == Path::new(base) {
+                Split::Train
+            } else {
+                split(spec, rest)?
+            };
+            return Ok(Box::new(PhotoCrops::open_folder(
+                spec,
+                dir,
+                split,
+                crops()?,
+            )?));
+        }
         "sample" => return Ok(Box::new(bundled_sample(split(spec, rest)?)?)),
         "fashion-mnist" => {
             let split = split(spec, rest)?;
@@ -144,7 +205,8 @@ pub fn open_source(spec: &str, options: FolderOptions) -> Result<Box<dyn ImageSo
         Err(DataError::Source {
             spec: spec.into(),
             reason: "no such file or folder, and not one of 'sample[:train|test]', \
-                     'fashion-mnist[:train|test]'"
+                     'fashion-mnist[:train|test]', 'photos[:train|test]', \
+                     'photos-sample[:train|test]'"
                 .into(),
         })
     }
@@ -155,16 +217,22 @@ pub fn open_source(spec: &str, options: FolderOptions) -> Result<Box<dyn ImageSo
 /// sources have no known test split, and a test split has none of its own (a probe would train
 /// and test on the same images): both are errors asking for an explicit test source.
 pub fn test_split_of(spec: &str) -> Result<String> {
-    let (name, rest) = match spec.rsplit_once(':') {
-        Some((n, r @ ("train" | "test"))) => (n, Some(r)),
-        _ => (spec, None),
+    let (base, query) = match spec.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (spec, String::new()),
     };
+    let (name, rest) = match base.rsplit_once(':') {
+        Some((n, r @ ("train" | "test"))) => (n, Some(r)),
+        _ => (base, None),
+    };
+    let photos = matches!(name, "photos" | "photos-sample")
+        || (!query.is_empty() && Path::new(name).is_dir());
     let known = matches!(name, "sample" | "fashion-mnist")
         || (Path::new(name).is_dir() && is_idx_folder(Path::new(name)));
     let reason = if rest == Some("test") {
         format!("'{spec}' is a test split: the probe would train and test on the same images")
-    } else if known {
-        return Ok(format!("{name}:test"));
+    } else if known || photos {
+        return Ok(format!("{name}:test{query}"));
     } else {
         format!("'{spec}' has no known test split")
     };
@@ -189,6 +257,54 @@ mod tests {
         let err = test_split_of("sample:test").unwrap_err().to_string();
         assert!(err.contains("same images"), "{err}");
         assert!(test_split_of("/some/photos").is_err());
+        assert_eq!(
+            test_split_of("photos?crop=32").unwrap(),
+            "photos:test?crop=32"
+        );
+        assert_eq!(
+            test_split_of("photos-sample:train").unwrap(),
+            "photos-sample:test"
+        );
+    }
+
+    #[test]
+    fn photo_sources_split_by_photo_and_take_crop_options() {
+        let train = open_source("photos-sample?crop=48&crops=3", FolderOptions::default()).unwrap();
+        let test = open_source(
+            "photos-sample:test?crop=48&crops=3",
+            FolderOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((train.len(), test.len()), (4 * 3, 2 * 3));
+        assert_eq!(train.get(0).unwrap().image.shape(), [3, 48, 48]);
+        let err = open_source("sample?crop=3", FolderOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("folder of photos"), "{err}");
+        let err = open_source("photos-sample?crop=300", FolderOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("300-pixel crop"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_of_photos_takes_every_fourth_as_a_test_photo() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            let image = crate::Image::filled(3, 20, 30, i as f32 / 5.0).unwrap();
+            image.save(dir.path().join(format!("p{i}.png"))).unwrap();
+        }
+        let root = dir.path().to_str().unwrap();
+        let train =
+            open_source(&format!("{root}?crop=10&crops=2"), FolderOptions::default()).unwrap();
+        let test = open_source(
+            &format!("{root}:test?crop=10&crops=2"),
+            FolderOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((train.len(), test.len()), (8, 2));
+        // p3.png, a uniform 0.6 image, is the one test photo.
+        assert!((test.get(0).unwrap().image.get(0, 0, 0) - 0.6).abs() < 1e-2);
     }
 
     #[test]

@@ -107,6 +107,15 @@ impl BackboneConfig {
         }
     }
 
+    /// How many input pixels one pixel of the last block spans: a ConvNet halves before each
+    /// block after the first, a NIN pools by 2 after blocks 1 and 2.
+    pub fn stride(&self) -> usize {
+        match self {
+            BackboneConfig::ConvNet { widths } => 1 << widths.len().saturating_sub(1).min(30),
+            BackboneConfig::Nin { .. } => 4,
+        }
+    }
+
     /// Checks that `side`-pixel inputs survive the backbone's pooling, naming both numbers.
     pub fn check_input(&self, side: usize) -> Result<(), String> {
         let min = self.min_side();

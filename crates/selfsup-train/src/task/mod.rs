@@ -17,6 +17,7 @@
 //! 5. a checkpoint holding the networks, every optimiser's state, the task's
 //!    [`state`](PretextTask::state) and the sidecar.
 
+pub(crate) mod colorization;
 pub(crate) mod context_prediction;
 pub(crate) mod deep_cluster;
 pub(crate) mod finetune;
@@ -27,7 +28,7 @@ mod state;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use selfsup_data::pretext::PretextGenerator;
-use selfsup_data::{ImageSource, InputSpec};
+use selfsup_data::{Image, ImageSource, InputSpec};
 use selfsup_models::backbone::{Backbone, BackboneConfig};
 use selfsup_models::{PretextModel, StepOutput};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,7 @@ use crate::eval::{Features, View, extract_views};
 use crate::loader::epoch_order;
 use crate::optim::{OptimizerSpec, Optimizers};
 
+pub use colorization::{ColorLoss, ColorizationSettings, ColorizationTask};
 pub use context_prediction::{ContextSettings, ContextTask};
 pub use deep_cluster::{DeepClusterSettings, DeepClusterTask};
 pub use finetune::{FinetuneSettings, FinetuneTask, classifier_accuracy, labelled_source};
@@ -225,6 +227,20 @@ impl<M> EpochStart<M> {
     }
 }
 
+/// What an image-to-image method makes of one image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Translation {
+    /// What the network saw, as a picture (the L channel, a low-resolution image...).
+    pub input: Image,
+    /// The network's output as an sRGB (or grey) image of the input's size.
+    pub prediction: Image,
+    /// The prediction in Lab before conversion to sRGB, for colour methods.
+    pub prediction_lab: Option<Image>,
+    /// What the input alone gives without a network (grey for colorization, bicubic
+    /// upsampling for super-resolution): the baseline the prediction must beat.
+    pub baseline: Image,
+}
+
 /// What differs between pretext methods, for the trainer. See the module docs for the order in
 /// which the trainer calls each part.
 pub trait PretextTask: Sized + Send + 'static {
@@ -334,6 +350,31 @@ pub trait PretextTask: Sized + Send + 'static {
         let grads = GradientsParams::from_grads(output.loss.backward(), &model);
         let model = optimizers.step(Optimizers::MODEL, model, grads)?;
         Ok((model, output))
+    }
+
+    /// Image-to-image methods (colorization, super-resolution, inpainting): the trained
+    /// network applied to whole images of any size, in inference mode. Other methods say they
+    /// are not one.
+    fn translate(
+        &self,
+        _model: &Self::Model,
+        _images: &[Image],
+        _device: &Device,
+    ) -> Result<Vec<Translation>> {
+        Err(TrainError::Task {
+            method: Self::NAME.into(),
+            reason: "not an image-to-image method: its network does not output images".into(),
+        })
+    }
+
+    /// Scores of an image-to-image method besides PSNR and SSIM (colour errors...), of a
+    /// prediction (or baseline) against the original.
+    fn image_scores(
+        &self,
+        _prediction: &Image,
+        _truth: &Image,
+    ) -> Result<Vec<(&'static str, f64)>> {
+        Ok(Vec::new())
     }
 
     /// What the task computed from the data, saved with every checkpoint.

@@ -2,7 +2,12 @@
 //!
 //! Written by hand rather than through `palette` so that whole planes convert in one tight loop
 //! without per-pixel type conversions; the tests pin it to published reference values.
+//! [`AbBins`] holds colorization's quantised ab space.
 //! Lab images hold L in `[0, 100]` and a, b roughly in `[-128, 127]` (not `[0, 1]`).
+
+mod bins;
+
+pub use bins::{AB_BINS, AbBins, BIN_STEP, BINS, rebalancing_weights};
 
 use crate::error::{DataError, Result};
 use crate::image::Image;
