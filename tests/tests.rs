@@ -2,6 +2,7 @@
 
 mod backends;
 mod cli;
+mod colorization;
 mod contract;
 mod finetune;
 mod loader;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use selfsup::data::{gallery, test_split_of};
 use selfsup::train::checkpoint;
-use selfsup::train::translate::{mean_scores, translate};
+use selfsup::train::translate::{gallery_rows, mean_scores, translate};
 
 use super::args::{FolderArgs, open};
 
@@ -50,20 +50,7 @@ pub fn run(
         );
     }
     if let Some(path) = gallery_path {
-        let rows: Vec<Vec<_>> = scored
-            .iter()
-            .zip(&images)
-            .take(GALLERY_ROWS)
-            .map(|(s, original)| {
-                let t = &s.translation;
-                vec![
-                    t.input.clone(),
-                    t.prediction.clone(),
-                    t.baseline.clone(),
-                    original.clone(),
-                ]
-            })
-            .collect();
+        let rows = gallery_rows(&scored, &images, GALLERY_ROWS);
         gallery::grid(&rows, 1, 2)?.save(path)?;
         println!(
             "gallery (input | prediction | baseline | original): {}",

@@ -135,3 +135,21 @@ pub fn mean_scores(scored: &[Scored]) -> Vec<Score> {
         })
         .collect()
 }
+
+/// The first `rows` translations as gallery rows: input | prediction | baseline | original.
+pub fn gallery_rows(scored: &[Scored], originals: &[Image], rows: usize) -> Vec<Vec<Image>> {
+    scored
+        .iter()
+        .zip(originals)
+        .take(rows)
+        .map(|(s, original)| {
+            let t = &s.translation;
+            vec![
+                t.input.clone(),
+                t.prediction.clone(),
+                t.baseline.clone(),
+                original.clone(),
+            ]
+        })
+        .collect()
+}
