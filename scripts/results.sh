@@ -7,6 +7,10 @@
 #   apt-get install dataset-fashion-mnist
 #   scripts/results.sh rotation            # or jigsaw, context_prediction, ...
 #   EPOCHS=3 RUN=runs/x scripts/results.sh jigsaw
+#   DATA="photos?crops=4000" SET='colorization.loss="l2"' scripts/results.sh colorization
+#
+# DATA is what the method pretrains on (default: full Fashion-MNIST); SET is one more
+# `--set KEY=VALUE` for the new run. The probes always read full Fashion-MNIST.
 #
 # A run folder already holding a finished run is evaluated again without retraining; one holding
 # an unfinished run is resumed. The pretraining log, wall time and raw evaluation output go to
@@ -20,10 +24,13 @@ case "$METHOD" in
     jigsaw) DEFAULT_EPOCHS=4 ;;
     context_prediction) DEFAULT_EPOCHS=14 ;;
     deep_cluster) DEFAULT_EPOCHS=6 ;;
+    colorization) DEFAULT_EPOCHS=5 ;;
     *) DEFAULT_EPOCHS=1 ;;
 esac
 EPOCHS=${EPOCHS:-$DEFAULT_EPOCHS}
 RUN=${RUN:-runs/$METHOD-fmnist}
+DATA=${DATA:-fashion-mnist}
+EXTRA=(); [ -n "${SET:-}" ] && EXTRA=(--set "$SET")
 cargo build --release --quiet
 BIN=target/release/selfsup
 
@@ -33,7 +40,7 @@ if [ "$done_epochs" -lt "$EPOCHS" ]; then
     start=$(date +%s)
     if [ "$done_epochs" -eq 0 ]; then
         rm -rf "$RUN"/checkpoints
-        $BIN train "$METHOD" --data fashion-mnist --out "$RUN" \
+        $BIN train "$METHOD" --data "$DATA" --out "$RUN" "${EXTRA[@]}" \
             --set train.epochs="$EPOCHS" --set train.val_fraction=0.05 2>&1 | tee -a "$RUN/pretrain.log"
     else
         $BIN train "$METHOD" --resume "$RUN" --set train.epochs="$EPOCHS" 2>&1 | tee -a "$RUN/pretrain.log"
@@ -60,7 +67,7 @@ for init in ("pretrained", "random"):
         acc[(int(m.group(2)), proto, init)] = float(m.group(1))
 state = json.load(open(f"{run}/checkpoints/last/state.json"))
 seconds = sum(r["seconds"] for r in state["history"])
-pretext = state["history"][-1]["val"].get("accuracy")
+pretext = state["history"][-1].get("val", {}).get("accuracy")
 default = state["networks"][0]["block"] + 1
 blocks = sorted({b for b, _, _ in acc})
 for b in blocks:

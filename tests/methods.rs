@@ -325,6 +325,7 @@ fn deep_cluster_relabels_and_replaces_its_head_every_epoch() {
             "cluster_max",
             "kmeans_objective",
             "cluster_seconds",
+            "extract_seconds",
         ] {
             assert!(
                 record.hook.contains_key(metric),

@@ -224,6 +224,7 @@ impl PretextTask for DeepClusterTask {
             "reseeded",
             "kmeans_objective",
             "cluster_seconds",
+            "extract_seconds",
         ]
     }
 
@@ -255,6 +256,7 @@ impl PretextTask for DeepClusterTask {
             pooling: Pooling::Global,
         };
         // The classifier's input: the globally pooled last block, in inference mode.
+        let extracting = Instant::now();
         let features = data
             .features(&model.backbone, &self.input, &[view])?
             .remove(0);
@@ -268,6 +270,7 @@ impl PretextTask for DeepClusterTask {
                 ),
             ));
         }
+        let extract_seconds = extracting.elapsed().as_secs_f64();
         let started = Instant::now();
         let device = data.device;
         let raw = features_tensor(&features, device);
@@ -322,6 +325,7 @@ impl PretextTask for DeepClusterTask {
             ("reseeded", reseeded as f64),
             ("kmeans_objective", objective),
             ("cluster_seconds", seconds),
+            ("extract_seconds", extract_seconds),
         ];
         if let Some(previous) = previous {
             metrics.push(("nmi_previous", nmi(&previous, &assignment)));
