@@ -75,7 +75,9 @@ fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let model = linfa_clustering::KMeans::params(k)
         .max_n_iterations(args.iterations as u64)
-        .tolerance(0.0)
+        // linfa refuses 0; a tolerance no real update falls under keeps all 20 iterations, as
+        // selfsup runs them.
+        .tolerance(1e-12)
         .n_runs(1)
         .init_method(linfa_clustering::KMeansInit::KMeansPlusPlus)
         .fit(&dataset)?;
