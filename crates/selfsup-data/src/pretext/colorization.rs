@@ -116,7 +116,8 @@ impl PretextGenerator for ColorizationGenerator {
                 format!("needs RGB images, got {} channels", image.channels()),
             ));
         }
-        if image.height() % self.stride != 0 || image.width() % self.stride != 0 {
+        if !image.height().is_multiple_of(self.stride) || !image.width().is_multiple_of(self.stride)
+        {
             return Err(DataError::invalid(
                 "colorization",
                 format!(

@@ -237,7 +237,7 @@ impl PretextTask for ColorizationTask {
             .backbone
             .check_input(side)
             .map_err(|reason| invalid("colorization input", reason))?;
-        if side % backbone_stride != 0 {
+        if !side.is_multiple_of(backbone_stride) {
             return Err(invalid(
                 "train.image_size",
                 format!(
