@@ -7,7 +7,7 @@
 
 mod bins;
 
-pub use bins::{AB_BINS, AbBins, BIN_STEP, BINS, rebalancing_weights};
+pub use bins::{AB_BINS, AbBins, BIN_STEP, BINS, RAREST, rebalancing_weights};
 
 use crate::error::{DataError, Result};
 use crate::image::Image;
