@@ -423,6 +423,36 @@ pub fn checkpoint_dir(path: &Path) -> PathBuf {
 
 /// A network of a checkpoint with its weights (`random_init`: freshly initialised, seeded by
 /// the run's seed, the baseline evaluation compares against), with its sidecar entry.
+///
+/// Loading a trained backbone and evaluating its features with k-NN:
+///
+/// ```
+/// use std::sync::Arc;
+/// use selfsup_data::{Split, bundled_sample};
+/// use selfsup_train::eval::{Pooling, ProbeConfig, Protocol, View, extract_views};
+/// use selfsup_train::{BackendKind, Method, RunConfig, RunOptions, checkpoint};
+///
+/// # let dir = tempfile::tempdir()?;
+/// # let mut config = RunConfig::for_method(Method::Rotation);
+/// # config.train.epochs = 1;
+/// # config.train.max_images = Some(32);
+/// # config.backbone = selfsup_models::backbone::BackboneConfig::ConvNet { widths: vec![4, 8] };
+/// # let options = RunOptions { out_dir: dir.path().into(), ..RunOptions::default() };
+/// let device = BackendKind::Flex.device()?;
+/// # Method::Rotation.train(&config, Arc::new(bundled_sample(Split::Test)?), &device, &options)?;
+/// // A run folder (its best checkpoint, else its last) or a checkpoint folder.
+/// let (backbone, network, _state) = checkpoint::load_network(dir.path(), None, false, &device)?;
+/// let view = View { block: network.block, pooling: Pooling::Global };
+/// let (train, test) = (bundled_sample(Split::Train)?, bundled_sample(Split::Test)?);
+/// let features = |source: &dyn selfsup_data::ImageSource| {
+///     let all: Vec<usize> = (0..200).collect();
+///     extract_views(&backbone, source, &all, &network.input, &[view], 100).map(|mut v| v.remove(0))
+/// };
+/// let knn = Protocol::Knn { k: 20, temperature: 0.07 };
+/// let accuracy = knn.accuracy(&features(&train)?, &features(&test)?, &ProbeConfig::default(), &device)?;
+/// assert!((0.0..=1.0).contains(&accuracy));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_network(
     checkpoint: &Path,
     name: Option<&str>,
