@@ -95,6 +95,24 @@ pub fn image_spec(config: &RunConfig, source: &dyn ImageSource) -> Result<InputS
 }
 
 /// What a task is built from for `config` on `source`.
+///
+/// Opening a source and building a method's task and network by hand (what [`train`] does
+/// first):
+///
+/// ```
+/// use selfsup_data::{FolderOptions, open_source};
+/// use selfsup_train::task::PretextTask;
+/// use selfsup_train::{BackendKind, Method, RotationTask, RunConfig, setup};
+///
+/// let source = open_source("sample:test", FolderOptions::default())?;
+/// let config = RunConfig::for_method(Method::Rotation);
+/// let settings = config.method.settings_of::<RotationTask>()?;
+/// let task = RotationTask::new(&settings, &setup(&config, source.as_ref())?)?;
+/// let model = task.model(&BackendKind::Flex.device()?);
+/// assert_eq!(task.networks()[0].name, "backbone");
+/// # let _ = model;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn setup(config: &RunConfig, source: &dyn ImageSource) -> Result<Setup> {
     Ok(Setup {
         backbone: config.backbone.clone(),
