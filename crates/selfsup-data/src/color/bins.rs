@@ -146,7 +146,8 @@ impl AbBins {
 
     /// Soft-encodes (a, b) over its `k` nearest bins with a Gaussian kernel of width `sigma`
     /// (the paper: 5 neighbours, sigma 5): adds the weights, which sum to 1, into `target`
-    /// (one value per bin) and returns the nearest bin.
+    /// (one value per bin) and returns the nearest bin. `scratch` is working space, left
+    /// holding the weights.
     pub fn soft_encode(
         &self,
         a: f32,
@@ -160,12 +161,12 @@ impl AbBins {
         let nearest_d2 = scratch[0].0;
         // Relative to the nearest distance: the same normalised weights, without underflow for
         // colours far from every bin.
-        let w: Vec<f32> = scratch
-            .iter()
-            .map(|(d2, _)| (-(d2 - nearest_d2) / (2.0 * sigma * sigma)).exp())
-            .collect();
-        let total: f32 = w.iter().sum();
-        for ((_, q), w) in scratch.iter().zip(&w) {
+        // The scratch distances become the kernel weights in place: no allocation per pixel.
+        for (d2, _) in scratch.iter_mut() {
+            *d2 = (-(*d2 - nearest_d2) / (2.0 * sigma * sigma)).exp();
+        }
+        let total: f32 = scratch.iter().map(|(w, _)| w).sum();
+        for (w, q) in scratch.iter() {
             target(*q, w / total);
         }
         scratch[0].1

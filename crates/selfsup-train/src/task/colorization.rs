@@ -339,7 +339,10 @@ impl PretextTask for ColorizationTask {
         let n = samples.len();
         let [_, h, w] = samples.first().map_or([2, 0, 0], |s| s.ab.shape());
         let plane = h * w;
-        let lightness: Vec<Image> = samples.iter().map(|s| s.lightness.clone()).collect();
+        let (lightness, samples): (Vec<Image>, Vec<(Image, bool)>) = samples
+            .into_iter()
+            .map(|s| (s.lightness, (s.ab, s.colourful)))
+            .unzip();
         let lightness = stack_images(&lightness, device);
         let target = match self.settings.loss {
             ColorLoss::Classification => {
@@ -349,8 +352,8 @@ impl PretextTask for ColorizationTask {
                 let mut target = vec![0.0f32; n * BINS * plane];
                 let mut pixel_weights = vec![0.0f32; n * plane];
                 let mut scratch = Vec::new();
-                for (i, s) in samples.iter().enumerate() {
-                    let (a, b) = s.ab.data().split_at(plane);
+                for (i, (ab, colourful)) in samples.iter().enumerate() {
+                    let (a, b) = ab.data().split_at(plane);
                     let out = &mut target[i * BINS * plane..][..BINS * plane];
                     for p in 0..plane {
                         let q = self.bins.soft_encode(
@@ -361,7 +364,7 @@ impl PretextTask for ColorizationTask {
                             &mut scratch,
                             |q, v| out[q * plane + p] = v,
                         );
-                        if s.colourful {
+                        if *colourful {
                             pixel_weights[i * plane + p] = weights[q];
                         }
                     }
@@ -374,9 +377,9 @@ impl PretextTask for ColorizationTask {
             ColorLoss::L2 => {
                 let mut ab = Vec::with_capacity(n * 2 * plane);
                 let mut mask = Vec::with_capacity(n * plane);
-                for s in &samples {
-                    ab.extend(s.ab.data().iter().map(|v| v / AB_SCALE));
-                    mask.extend(std::iter::repeat_n(f32::from(u8::from(s.colourful)), plane));
+                for (planes, colourful) in &samples {
+                    ab.extend(planes.data().iter().map(|v| v / AB_SCALE));
+                    mask.extend(std::iter::repeat_n(f32::from(u8::from(*colourful)), plane));
                 }
                 ColorTarget::Ab {
                     ab: Tensor::from_data(TensorData::new(ab, [n, 2, h, w]), device),
