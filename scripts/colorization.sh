@@ -7,7 +7,7 @@
 #   - probed on full Fashion-MNIST like every other method (scripts/results.sh).
 #
 #   apt-get install mate-backgrounds dataset-fashion-mnist
-#   scripts/colorization.sh                 # EPOCHS=3 by default (about an hour each); resumes unfinished runs
+#   scripts/colorization.sh                 # EPOCHS=2 by default (the shared 40 minutes each); resumes unfinished runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DATA=${DATA:-photos?crops=4000}

@@ -24,7 +24,7 @@ case "$METHOD" in
     jigsaw) DEFAULT_EPOCHS=4 ;;
     context_prediction) DEFAULT_EPOCHS=14 ;;
     deep_cluster) DEFAULT_EPOCHS=6 ;;
-    colorization) DEFAULT_EPOCHS=3 ;;
+    colorization) DEFAULT_EPOCHS=2 ;;
     *) DEFAULT_EPOCHS=1 ;;
 esac
 EPOCHS=${EPOCHS:-$DEFAULT_EPOCHS}
