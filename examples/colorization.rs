@@ -78,7 +78,9 @@ fn main() -> anyhow::Result<()> {
     for s in mean_scores(&scored) {
         println!(
             "  {:<15} colourised {:>8.4}   grey {:>8.4}",
-            s.name, s.prediction, s.baseline
+            s.name,
+            s.prediction,
+            s.baseline()
         );
     }
     let rows = gallery_rows(&scored, &images, 6);

@@ -42,6 +42,11 @@ pub fn tiny_config(method: Method, epochs: usize) -> RunConfig {
             overrides.push("train.image_size=16".into());
             overrides.push("colorization.prior_images=48".into());
         }
+        Method::Inpainting => {
+            overrides.push("train.image_size=16".into());
+            overrides.push("inpainting.mean_images=48".into());
+            overrides.push("inpainting.discriminator_width=4".into());
+        }
         Method::Finetune => {
             overrides.push("finetune.steps=12".into());
             // Its default warm-up spans the first epoch, which a few steps never leave.
@@ -54,10 +59,10 @@ pub fn tiny_config(method: Method, epochs: usize) -> RunConfig {
 }
 
 /// The images `method` trains on in these tests: the bundled colour photos (16-pixel crops)
-/// for colorization, the bundled Fashion-MNIST sample for the others.
+/// for the image-to-image methods, the bundled Fashion-MNIST sample for the others.
 pub fn source_of(method: Method) -> Arc<dyn ImageSource> {
     match method {
-        Method::Colorization => Arc::from(
+        Method::Colorization | Method::Inpainting => Arc::from(
             open_source("photos-sample?crop=16&crops=12", FolderOptions::default()).unwrap(),
         ),
         _ => sample(),
@@ -68,7 +73,7 @@ fn method_of<T: PretextTask>() -> Method {
     Method::from_name(T::NAME).unwrap()
 }
 
-fn task_for<T: PretextTask>(config: &RunConfig) -> T {
+pub(crate) fn task_for<T: PretextTask>(config: &RunConfig) -> T {
     let settings = config.method.settings_of::<T>().unwrap();
     let source = source_of(method_of::<T>());
     T::new(&settings, &setup(config, source.as_ref()).unwrap()).unwrap()
@@ -76,7 +81,7 @@ fn task_for<T: PretextTask>(config: &RunConfig) -> T {
 
 /// Prepares `task` on the first 32 test images as a run would, and returns the network
 /// after the first epoch-start hook and 16 samples.
-fn ready<T: PretextTask>(
+pub(crate) fn ready<T: PretextTask>(
     task: &mut T,
     config: &RunConfig,
     device: &Device,
@@ -201,7 +206,7 @@ fn resume_and_round_trip_of_every_method() {
             )
             .unwrap();
             assert_eq!(backbone.block_channels(), [4, 8], "{method}");
-            assert_eq!(network.name, "backbone");
+            assert_eq!(network, state.networks[0], "{method}: the default network");
         }
     });
 }

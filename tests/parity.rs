@@ -14,8 +14,8 @@ use selfsup::models::PretextModel;
 use selfsup::train::checkpoint::{load_weights, save_weights};
 use selfsup::train::task::{PretextTask, SampleOf, StepInfo, TaskData};
 use selfsup::train::{
-    BackendKind, ColorizationTask, ContextTask, DeepClusterTask, JigsawTask, Method, Optimizers,
-    RotationTask, RunConfig, SchedulePlan, setup,
+    BackendKind, ColorizationTask, ContextTask, DeepClusterTask, InpaintingTask, JigsawTask,
+    Method, Optimizers, RotationTask, RunConfig, SchedulePlan, setup,
 };
 
 use crate::contract::{Adversarial, Shifting, adversarial_config, data, shifting_config};
@@ -230,7 +230,22 @@ fn flex_and_wgpu_train_alike() {
     parity(
         task_of::<ColorizationTask>(&colorization, photos.as_ref()),
         &colorization,
-        photos,
+        photos.clone(),
+        &wgpu,
+        dir.path(),
+    );
+    let inpainting = method_config(
+        Method::Inpainting,
+        &[
+            "train.image_size=16",
+            "inpainting.mean_images=6",
+            "inpainting.discriminator_width=4",
+        ],
+    );
+    parity(
+        task_of::<InpaintingTask>(&inpainting, photos.as_ref()),
+        &inpainting,
+        photos.clone(),
         &wgpu,
         dir.path(),
     );

@@ -5,6 +5,7 @@ mod cli;
 mod colorization;
 mod contract;
 mod finetune;
+mod inpainting;
 mod loader;
 pub(crate) mod methods;
 #[cfg(feature = "wgpu")]

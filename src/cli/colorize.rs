@@ -42,7 +42,7 @@ impl ColorizeArgs {
             let scores: Vec<String> = result
                 .scores
                 .iter()
-                .map(|s| format!("{} {:.3} (grey {:.3})", s.name, s.prediction, s.baseline))
+                .map(|s| format!("{} {:.3} (grey {:.3})", s.name, s.prediction, s.baseline()))
                 .collect();
             println!(
                 "{} -> {}: {}",

@@ -44,16 +44,26 @@ pub fn run(
         source.describe()
     );
     for s in mean_scores(&scored) {
+        let baselines: String = s
+            .baselines
+            .iter()
+            .map(|(name, v)| format!("   {name} {v:>9.4}"))
+            .collect();
         println!(
-            "  {:<15} prediction {:>9.4}   baseline {:>9.4}",
-            s.name, s.prediction, s.baseline
+            "  {:<15} prediction {:>9.4}{baselines}",
+            s.name, s.prediction
         );
     }
     if let Some(path) = gallery_path {
         let rows = gallery_rows(&scored, &images, GALLERY_ROWS);
         gallery::grid(&rows, 1, 2)?.save(path)?;
+        let baselines: Vec<&str> = scored
+            .first()
+            .map(|s| s.translation.baselines.iter().map(|(n, _)| *n).collect())
+            .unwrap_or_default();
         println!(
-            "gallery (input | prediction | baseline | original): {}",
+            "gallery (input | prediction | {} | original): {}",
+            baselines.join(" | "),
             path.display()
         );
     }

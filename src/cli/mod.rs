@@ -9,6 +9,7 @@ mod eval;
 mod export;
 mod finetune;
 mod image_eval;
+mod inpaint;
 mod jigsaw;
 mod predict;
 mod show;
@@ -45,6 +46,8 @@ enum Command {
     Show(show::ShowArgs),
     /// Colourise images with a colorization checkpoint (PNGs, any size, the input's L kept).
     Colorize(colorize::ColorizeArgs),
+    /// Fill holes with an inpainting checkpoint (PNGs, any size, pixels outside the hole kept).
+    Inpaint(inpaint::InpaintArgs),
     /// List the backends this build includes and check that each one starts.
     Backends,
     /// Jigsaw tools: permutation sets.
@@ -65,6 +68,7 @@ impl Cli {
             Command::Predict(args) => args.run(),
             Command::Show(args) => args.run(),
             Command::Colorize(args) => args.run(),
+            Command::Inpaint(args) => args.run(),
             Command::Backends => backends::run(),
             Command::Jigsaw(command) => command.run(),
         }

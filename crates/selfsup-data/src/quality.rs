@@ -37,6 +37,40 @@ pub fn psnr(prediction: &Image, truth: &Image) -> Result<f64> {
     Ok(10.0 * (1.0 / mse).log10())
 }
 
+/// PSNR over the pixels where `mask` (`[1, h, w]`) is above 0.5, every channel (inpainting's
+/// score over the hole); fails on an empty mask or one of another size.
+pub fn psnr_within(prediction: &Image, truth: &Image, mask: &Image) -> Result<f64> {
+    same_shape("psnr", prediction, truth)?;
+    if mask.channels() != 1 || mask.height() != truth.height() || mask.width() != truth.width() {
+        return Err(DataError::invalid(
+            "psnr",
+            format!(
+                "a {}x{} mask for {}x{} images",
+                mask.width(),
+                mask.height(),
+                truth.width(),
+                truth.height()
+            ),
+        ));
+    }
+    let inside: Vec<usize> = (0..mask.plane(0).len())
+        .filter(|&i| mask.plane(0)[i] > 0.5)
+        .collect();
+    if inside.is_empty() {
+        return Err(DataError::invalid("psnr", "the mask holds no pixel"));
+    }
+    let mut sum = 0.0;
+    for c in 0..truth.channels() {
+        let (p, t) = (prediction.plane(c), truth.plane(c));
+        sum += inside
+            .iter()
+            .map(|&i| f64::from(p[i] - t[i]).powi(2))
+            .sum::<f64>();
+    }
+    let mse = sum / (inside.len() * truth.channels()) as f64;
+    Ok(10.0 * (1.0 / mse).log10())
+}
+
 /// SSIM's window radius: scikit-image's `int(truncate * sigma + 0.5)` with truncate 3.5.
 const SSIM_RADIUS: usize = 5;
 const SSIM_SIGMA: f64 = 1.5;
@@ -260,6 +294,24 @@ mod tests {
                 "{c}x{h}x{w}: psnr {p} vs {want_psnr}"
             );
         }
+    }
+
+    #[test]
+    fn psnr_within_a_full_mask_is_psnr_and_reads_only_the_mask() {
+        let (x, y) = pair(3, 12, 14);
+        let all = Image::filled(1, 12, 14, 1.0).unwrap();
+        let within = psnr_within(&x, &y, &all).unwrap();
+        assert!((within - psnr(&x, &y).unwrap()).abs() < 1e-9);
+        // Errors outside the mask do not count.
+        let mut half = Image::filled(1, 12, 14, 0.0).unwrap();
+        half.plane_mut(0)[..84].fill(1.0);
+        let mut z = x.clone();
+        for c in 0..3 {
+            z.plane_mut(c)[84..].fill(0.0);
+        }
+        assert_eq!(psnr_within(&z, &x, &half).unwrap(), f64::INFINITY);
+        assert!(psnr_within(&x, &y, &Image::filled(1, 12, 14, 0.0).unwrap()).is_err());
+        assert!(psnr_within(&x, &y, &Image::filled(1, 2, 2, 1.0).unwrap()).is_err());
     }
 
     #[test]

@@ -5,12 +5,16 @@
 //! - [`PretextModel`]: what the trainer needs from a method's network; implemented by
 //!   [`Classifier`] (RotNet, DeepCluster), [`JigsawNet`] and [`ContextNet`].
 //! - [`towers`]: patches of one image through one shared backbone.
+//! - [`gan`]: the discriminator and losses adversarial methods share; [`Inpainter`] (the
+//!   Context Encoder).
 #![warn(missing_docs)]
 
 pub mod backbone;
 mod classifier;
 mod colorization;
 mod context_prediction;
+pub mod gan;
+mod inpainting;
 mod jigsaw;
 mod pretext_model;
 mod rotation;
@@ -22,6 +26,7 @@ pub use colorization::{
     rebalanced_cross_entropy,
 };
 pub use context_prediction::{ContextBatch, ContextNet, ContextNetConfig};
+pub use inpainting::{ContextEncoder, Inpainter, InpainterConfig, InpaintingBatch, UpBlock};
 pub use jigsaw::{JigsawBatch, JigsawNet, JigsawNetConfig};
 pub use pretext_model::{PretextModel, StepOutput, accuracy, classification_step};
 pub use rotation::{RotNet, RotNetConfig, RotationBatch};

@@ -41,7 +41,7 @@ pub struct OptimizerConfig {
     pub kind: OptimizerKind,
     /// Peak learning rate.
     pub lr: f64,
-    /// SGD momentum (0 turns it off).
+    /// SGD momentum (0 turns it off), or Adam's beta1 (its first moment's decay).
     pub momentum: f64,
     /// Nesterov momentum for SGD.
     pub nesterov: bool,

@@ -253,6 +253,7 @@ mod tests {
             lr: [("model".to_string(), 0.1)].into(),
             images_per_second: 10.0,
             seconds: 1.0,
+            notes: Vec::new(),
         };
         let history = [record(1), record(2)];
         let titles: Vec<String> = panels(&history).into_iter().map(|p| p.title).collect();

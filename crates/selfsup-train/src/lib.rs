@@ -39,6 +39,7 @@ mod config;
 mod curve;
 mod error;
 pub mod eval;
+pub mod gan;
 mod loader;
 mod method;
 mod metrics;
@@ -62,8 +63,8 @@ pub use optim::{OptimizerEntry, OptimizerSpec, Optimizers, optimizer};
 pub use run::{show, train_method};
 pub use schedule::{PlanSegment, SchedulePlan, learning_rate};
 pub use task::{
-    ColorizationTask, ContextTask, DeepClusterTask, FinetuneTask, JigsawTask, PretextTask,
-    RotationTask, Setup,
+    ColorizationTask, ContextTask, DeepClusterTask, FinetuneTask, InpaintingTask, JigsawTask,
+    PretextTask, RotationTask, Setup,
 };
 pub use trainer::{
     HoldOut, RunOptions, Trained, describe, image_spec, run_config, setup, split_indices, train,

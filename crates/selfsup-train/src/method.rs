@@ -224,6 +224,8 @@ methods! {
     DeepCluster => crate::task::deep_cluster::DeepClusterTask,
     /// Colorization (Zhang, Isola & Efros 2016).
     Colorization => crate::task::colorization::ColorizationTask,
+    /// Inpainting with Context Encoders (Pathak et al. 2016).
+    Inpainting => crate::task::inpainting::InpaintingTask,
     /// Supervised fine-tuning of a pretrained backbone on labelled images (`selfsup finetune`).
     Finetune => crate::task::finetune::FinetuneTask,
 }

@@ -62,6 +62,10 @@ pub struct EpochRecord {
     pub images_per_second: f64,
     /// Wall time of the epoch, hook and validation included.
     pub seconds: f64,
+    /// What the task found worth saying about the epoch (a discriminator that has won...),
+    /// also printed to the log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl EpochRecord {

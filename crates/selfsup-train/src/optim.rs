@@ -52,6 +52,7 @@ pub fn optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
             }))
             .init(),
         OptimizerKind::Adam => AdamConfig::new()
+            .with_beta_1(config.momentum as f32)
             .with_epsilon(1e-8)
             .with_weight_decay(decay)
             .init(),

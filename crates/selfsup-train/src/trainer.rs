@@ -486,7 +486,7 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
             let hook = self.begin_epoch(epoch)?;
             let (train, images_per_second) = self.train_epoch(epoch)?;
             let val = self.validate()?;
-            let record = EpochRecord {
+            let mut record = EpochRecord {
                 epoch: epoch + 1,
                 train,
                 val,
@@ -499,7 +499,12 @@ impl<'a, T: PretextTask> Trainer<'a, T> {
                     .collect(),
                 images_per_second,
                 seconds: started.elapsed().as_secs_f64(),
+                notes: Vec::new(),
             };
+            record.notes = self.task.epoch_notes(&self.history, &record);
+            for note in &record.notes {
+                eprintln!("note (epoch {}): {note}", record.epoch);
+            }
             self.finish_epoch(record)?;
         }
         Ok(Trained {

@@ -13,15 +13,22 @@ use crate::error::{Result, TrainError};
 use crate::method::{Method, MethodVisitor};
 use crate::task::{PretextTask, Setup, Translation};
 
-/// One score of a prediction and of its baseline.
+/// One score of a prediction and of its baselines.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Score {
     /// `psnr`, `ssim`, `ab_error`...
     pub name: &'static str,
     /// The prediction's value.
     pub prediction: f64,
-    /// The baseline's value.
-    pub baseline: f64,
+    /// Each baseline's name and value, in the translation's order.
+    pub baselines: Vec<(&'static str, f64)>,
+}
+
+impl Score {
+    /// The first baseline's value (the one the method must beat).
+    pub fn baseline(&self) -> f64 {
+        self.baselines.first().map_or(f64::NAN, |(_, v)| *v)
+    }
 }
 
 /// A translated image with its scores against the original.
@@ -43,46 +50,37 @@ impl MethodVisitor for Translating<'_> {
     type Output = Result<Vec<Scored>>;
 
     fn visit<T: PretextTask>(self) -> Self::Output {
-        let state = checkpoint::load_state(self.dir)?;
-        let config = &state.config;
-        let setup = Setup {
-            backbone: config.backbone.clone(),
-            images: state.images.clone(),
-            seed: state.seed,
-            train: config.train.clone(),
-        };
-        let mut task = T::new(&config.method.settings_of::<T>()?, &setup)?;
-        task.restore(checkpoint::load_task_state(self.dir)?)?;
-        let model = checkpoint::load_model(task.model(self.device), self.dir)?;
+        let (task, model) = load_task::<T>(self.dir, self.device)?;
         let translations = task.translate(&model, self.images, self.device)?;
         translations
             .into_iter()
             .zip(self.images)
             .map(|(translation, original)| {
                 let truth = original.to_channels(translation.prediction.channels())?;
-                let score = |name, f: &dyn Fn(&Image, &Image) -> selfsup_data::Result<f64>| {
-                    Ok::<_, TrainError>(Score {
-                        name,
-                        prediction: f(&translation.prediction, &truth)?,
-                        baseline: f(&translation.baseline, &truth)?,
-                    })
+                // Every score of one image: PSNR, SSIM (where its 11x11 window fits), the
+                // method's own.
+                let scores_of = |image: &Image| -> Result<Vec<(&'static str, f64)>> {
+                    let mut scores = vec![("psnr", psnr(image, &truth)?)];
+                    if truth.height() > 10 && truth.width() > 10 {
+                        scores.push(("ssim", ssim(image, &truth)?));
+                    }
+                    scores.extend(task.image_scores(image, &truth)?);
+                    Ok(scores)
                 };
-                let mut scores = vec![score("psnr", &psnr)?];
-                // SSIM needs the 11x11 window to fit.
-                if truth.height() > 10 && truth.width() > 10 {
-                    scores.push(score("ssim", &ssim)?);
-                }
-                let own = task.image_scores(&translation.prediction, &truth)?;
-                let own_baseline = task.image_scores(&translation.baseline, &truth)?;
-                scores.extend(
-                    own.into_iter()
-                        .zip(own_baseline)
-                        .map(|((name, p), (_, b))| Score {
-                            name,
-                            prediction: p,
-                            baseline: b,
-                        }),
-                );
+                let baselines = translation
+                    .baselines
+                    .iter()
+                    .map(|(name, image)| Ok((*name, scores_of(image)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                let scores = scores_of(&translation.prediction)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, (name, prediction))| Score {
+                        name,
+                        prediction,
+                        baselines: baselines.iter().map(|(b, s)| (*b, s[k].1)).collect(),
+                    })
+                    .collect();
                 Ok(Scored {
                     translation,
                     scores,
@@ -90,6 +88,29 @@ impl MethodVisitor for Translating<'_> {
             })
             .collect()
     }
+}
+
+/// The task of method `T` and its trained networks from checkpoint folder `dir` (its task
+/// state restored); fails, naming the folder, if the checkpoint is another method's.
+pub fn load_task<T: PretextTask>(dir: &Path, device: &Device) -> Result<(T, T::Model)> {
+    let state = checkpoint::load_state(dir)?;
+    if state.method != T::NAME {
+        return Err(TrainError::checkpoint(
+            dir,
+            format!("is a '{}' checkpoint, not '{}'", state.method, T::NAME),
+        ));
+    }
+    let config = &state.config;
+    let setup = Setup {
+        backbone: config.backbone.clone(),
+        images: state.images.clone(),
+        seed: state.seed,
+        train: config.train.clone(),
+    };
+    let mut task = T::new(&config.method.settings_of::<T>()?, &setup)?;
+    task.restore(checkpoint::load_task_state(dir)?)?;
+    let model = checkpoint::load_model(task.model(device), dir)?;
+    Ok((task, model))
 }
 
 /// Applies the image-to-image network of `checkpoint` (a run or checkpoint folder) to
@@ -127,16 +148,23 @@ pub fn mean_scores(scored: &[Scored]) -> Vec<Score> {
                 .map(|x| finite(x.scores[k].prediction))
                 .sum::<f64>()
                 / n,
-            baseline: scored
+            baselines: s
+                .baselines
                 .iter()
-                .map(|x| finite(x.scores[k].baseline))
-                .sum::<f64>()
-                / n,
+                .enumerate()
+                .map(|(b, (name, _))| {
+                    let sum: f64 = scored
+                        .iter()
+                        .map(|x| finite(x.scores[k].baselines[b].1))
+                        .sum();
+                    (*name, sum / n)
+                })
+                .collect(),
         })
         .collect()
 }
 
-/// The first `rows` translations as gallery rows: input | prediction | baseline | original.
+/// The first `rows` translations as gallery rows: input | prediction | baselines | original.
 pub fn gallery_rows(scored: &[Scored], originals: &[Image], rows: usize) -> Vec<Vec<Image>> {
     scored
         .iter()
@@ -144,12 +172,11 @@ pub fn gallery_rows(scored: &[Scored], originals: &[Image], rows: usize) -> Vec<
         .take(rows)
         .map(|(s, original)| {
             let t = &s.translation;
-            vec![
-                t.input.clone(),
-                t.prediction.clone(),
-                t.baseline.clone(),
-                original.clone(),
-            ]
+            std::iter::once(t.input.clone())
+                .chain(std::iter::once(t.prediction.clone()))
+                .chain(t.baselines.iter().map(|(_, b)| b.clone()))
+                .chain(std::iter::once(original.clone()))
+                .collect()
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 
 mod colorization;
 mod context_prediction;
+mod inpainting;
 mod jigsaw;
 mod labelled;
 mod permutation;
@@ -18,6 +19,11 @@ pub use colorization::{
 };
 pub use context_prediction::{
     ColorShortcut, ContextConfig, ContextGenerator, ContextSample, NEIGHBOURS,
+};
+pub use inpainting::{
+    InpaintingConfig, InpaintingGenerator, InpaintingSample, MaskKind, QUARTER, REGION_COVERAGE,
+    centre_mask, composite, coverage, diffusion_fill, dilate, fill_hole, loss_weights, mask,
+    min_side,
 };
 pub use jigsaw::{
     JigsawConfig, JigsawGenerator, JigsawSample, Selection, shuffle, stretch, unshuffle,

@@ -454,7 +454,7 @@ impl PretextTask for ColorizationTask {
                     input: l,
                     prediction: selfsup_data::color::lab_to_srgb(&lab)?,
                     prediction_lab: Some(lab),
-                    baseline: selfsup_data::color::lab_to_srgb(&grey)?,
+                    baselines: vec![("grey", selfsup_data::color::lab_to_srgb(&grey)?)],
                 })
             })
             .collect()

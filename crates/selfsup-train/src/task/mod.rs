@@ -21,6 +21,7 @@ pub(crate) mod colorization;
 pub(crate) mod context_prediction;
 pub(crate) mod deep_cluster;
 pub(crate) mod finetune;
+pub(crate) mod inpainting;
 pub(crate) mod jigsaw;
 pub(crate) mod rotation;
 mod state;
@@ -37,12 +38,14 @@ use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
 use crate::eval::{Features, View, extract_views};
 use crate::loader::epoch_order;
+use crate::metrics::EpochRecord;
 use crate::optim::{OptimizerSpec, Optimizers};
 
 pub use colorization::{ColorLoss, ColorizationSettings, ColorizationTask};
 pub use context_prediction::{ContextSettings, ContextTask};
 pub use deep_cluster::{DeepClusterSettings, DeepClusterTask};
 pub use finetune::{FinetuneSettings, FinetuneTask, classifier_accuracy, labelled_source};
+pub use inpainting::{InpaintingSettings, InpaintingTask};
 pub use jigsaw::{JigsawSettings, JigsawTask};
 pub use rotation::RotationTask;
 pub use state::{StateArray, TaskState};
@@ -236,9 +239,10 @@ pub struct Translation {
     pub prediction: Image,
     /// The prediction in Lab before conversion to sRGB, for colour methods.
     pub prediction_lab: Option<Image>,
-    /// What the input alone gives without a network (grey for colorization, bicubic
-    /// upsampling for super-resolution): the baseline the prediction must beat.
-    pub baseline: Image,
+    /// What the input alone gives without a network, each named (`grey` for colorization,
+    /// `bicubic` for super-resolution, `mean` and `diffusion` fills for inpainting); the first
+    /// is the baseline the prediction must beat.
+    pub baselines: Vec<(&'static str, Image)>,
 }
 
 /// What differs between pretext methods, for the trainer. See the module docs for the order in
@@ -350,6 +354,13 @@ pub trait PretextTask: Sized + Send + 'static {
         let grads = GradientsParams::from_grads(output.loss.backward(), &model);
         let model = optimizers.step(Optimizers::MODEL, model, grads)?;
         Ok((model, output))
+    }
+
+    /// Notes on a finished epoch (`latest`, after the epochs of `history`) for the log and the
+    /// checkpoint's history: what a user should know about the run (a GAN whose discriminator
+    /// has won). None by default.
+    fn epoch_notes(&self, _history: &[EpochRecord], _latest: &EpochRecord) -> Vec<String> {
+        Vec::new()
     }
 
     /// Image-to-image methods (colorization, super-resolution, inpainting): the trained
