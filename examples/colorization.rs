@@ -9,14 +9,14 @@
 //! cargo run --release --example colorization -- --loss l2 --epochs 1  # the regression baseline
 //! ```
 
+#[path = "shared/photos.rs"]
+mod photos;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Parser;
-use selfsup::data::{FolderOptions, ImageSource, gallery, open_source, test_split_of};
 use selfsup::train::task::ColorLoss;
-use selfsup::train::translate::{gallery_rows, mean_scores, translate};
-use selfsup::train::{BackendKind, Method, MethodConfig, RunConfig, RunOptions, train_method};
+use selfsup::train::{BackendKind, Method, MethodConfig, RunConfig};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -39,7 +39,6 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let device = args.backend.device()?;
     let mut config = RunConfig::for_method(Method::Colorization);
     config.train.epochs = args.epochs;
     let loss = match args.loss.as_str() {
@@ -50,45 +49,6 @@ fn main() -> anyhow::Result<()> {
     if let MethodConfig::Colorization(settings) = &mut config.method {
         settings.loss = loss;
     }
-    if args.out.join("checkpoints").exists() {
-        println!("replacing the previous run in {}", args.out.display());
-        std::fs::remove_dir_all(&args.out)?;
-    }
-    let train: Arc<dyn ImageSource> = Arc::from(open_source(&args.data, FolderOptions::default())?);
-    let options = RunOptions {
-        out_dir: args.out.clone(),
-        progress: true,
-        data_spec: Some(args.data.clone()),
-        ..RunOptions::default()
-    };
-    train_method(&config, train, &device, &options)?;
-
-    // Held-out photos, as larger crops than the training ones: the network is convolutional.
-    let test_spec = test_split_of(&args.data)?;
-    let separator = if test_spec.contains('?') { '&' } else { '?' };
-    let test = open_source(
-        &format!("{test_spec}{separator}crop=128"),
-        FolderOptions::default(),
-    )?;
-    let images = (0..test.len().min(40))
-        .map(|i| Ok(test.get(i)?.image))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let scored = translate(&args.out, &images, &device)?;
-    println!("{} test crops of {}:", images.len(), test.describe());
-    for s in mean_scores(&scored) {
-        println!(
-            "  {:<15} colourised {:>8.4}   grey {:>8.4}",
-            s.name,
-            s.prediction,
-            s.baseline()
-        );
-    }
-    let rows = gallery_rows(&scored, &images, 6);
-    let picture = args.out.join("gallery.png");
-    gallery::grid(&rows, 1, 2)?.save(&picture)?;
-    println!(
-        "input | colourised | grey | original: {}",
-        picture.display()
-    );
-    Ok(())
+    // Held-out photos as larger crops than the training ones: the network is convolutional.
+    photos::run(&config, &args.data, 128, &args.out, args.backend)
 }

@@ -145,6 +145,10 @@ pub struct InpaintingBatch {
     /// `[batch, 1, side, side]`: each pixel's weight in the L2 loss (1 in the hole, heavier on
     /// the border around it, 0 elsewhere).
     pub weights: Tensor<4>,
+    /// The square (top, left, side) the discriminator judges when every hole is that square
+    /// (central masks: the paper's discriminator sees the predicted region without its
+    /// context); `None`: the whole image with the prediction in its hole.
+    pub judged: Option<[usize; 3]>,
 }
 
 impl Adversarial for Inpainter {
@@ -159,12 +163,24 @@ impl Adversarial for Inpainter {
         let weighted = (error * batch.weights.clone()).sum();
         let region = batch.weights.clone().greater_elem(0.0).float().sum();
         let l2 = weighted / region.mul_scalar(channels as f32).clamp_min(1.0);
-        let keep = batch.mask.clone().neg().add_scalar(1.0);
-        let fake = batch.original.clone() * keep + predicted * batch.mask.clone();
+        let (fake, real) = match batch.judged {
+            Some([top, left, side]) => {
+                let square = |x: Tensor<4>| {
+                    let [n, c, _, _] = x.dims();
+                    x.slice([0..n, 0..c, top..top + side, left..left + side])
+                };
+                (square(predicted), square(batch.original.clone()))
+            }
+            None => {
+                let keep = batch.mask.clone().neg().add_scalar(1.0);
+                let fake = batch.original.clone() * keep + predicted * batch.mask.clone();
+                (fake, batch.original.clone())
+            }
+        };
         Generated {
             content: StepOutput::new(l2.clone()).with("l2", l2),
             fake,
-            real: batch.original.clone(),
+            real,
         }
     }
 

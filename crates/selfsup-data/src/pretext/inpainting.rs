@@ -140,6 +140,12 @@ pub fn centre_mask(height: usize, width: usize) -> Image {
     m
 }
 
+/// The hole of [`centre_mask`] in a square image of `side` pixels: (top, left, side).
+pub fn centre_square(side: usize) -> (usize, usize, usize) {
+    let s = side / 2;
+    ((side - s) / 2, (side - s) / 2, s)
+}
+
 fn fill_rect(mask: &mut Image, top: usize, left: usize, h: usize, w: usize) {
     let width = mask.width();
     let plane = mask.plane_mut(0);
@@ -408,6 +414,7 @@ mod tests {
         assert_eq!(m.get(0, 15, 16), 0.0);
         assert_eq!(m.get(0, 47, 47), 1.0);
         assert_eq!(m.get(0, 48, 47), 0.0);
+        assert_eq!(centre_square(64), (16, 16, 32));
     }
 
     proptest! {

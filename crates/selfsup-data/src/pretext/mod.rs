@@ -22,8 +22,8 @@ pub use context_prediction::{
 };
 pub use inpainting::{
     InpaintingConfig, InpaintingGenerator, InpaintingSample, MaskKind, QUARTER, REGION_COVERAGE,
-    centre_mask, composite, coverage, diffusion_fill, dilate, fill_hole, loss_weights, mask,
-    min_side,
+    centre_mask, centre_square, composite, coverage, diffusion_fill, dilate, fill_hole,
+    loss_weights, mask, min_side,
 };
 pub use jigsaw::{
     JigsawConfig, JigsawGenerator, JigsawSample, Selection, shuffle, stretch, unshuffle,

@@ -5,8 +5,8 @@
 use burn::prelude::*;
 use selfsup_data::Image;
 use selfsup_data::pretext::{
-    InpaintingConfig, InpaintingGenerator, InpaintingSample, MaskKind, centre_mask, composite,
-    coverage, diffusion_fill, fill_hole, min_side,
+    InpaintingConfig, InpaintingGenerator, InpaintingSample, MaskKind, centre_mask, centre_square,
+    composite, coverage, diffusion_fill, fill_hole, min_side,
 };
 use selfsup_data::quality::psnr_within;
 use selfsup_data::transform::{Filter, resize};
@@ -93,6 +93,8 @@ pub struct InpaintingTask {
     setup: Setup,
     model: InpainterConfig,
     overlap: usize,
+    /// The square the discriminator judges (central holes), else the whole image.
+    judged: Option<[usize; 3]>,
     /// The mean of each channel over the training images.
     mean: Option<Vec<f32>>,
 }
@@ -197,8 +199,15 @@ impl PretextTask for InpaintingTask {
             ));
         }
         let channels = setup.images.image_channels;
-        let discriminator =
-            DiscriminatorConfig::dcgan(channels, side, settings.discriminator_width);
+        let judged = (settings.mask == MaskKind::Centre).then(|| {
+            let hole = centre_square(side);
+            [hole.0, hole.1, hole.2]
+        });
+        let discriminator = DiscriminatorConfig::dcgan(
+            channels,
+            judged.map_or(side, |[_, _, s]| s),
+            settings.discriminator_width,
+        );
         discriminator
             .validate()
             .map_err(|reason| invalid("inpainting.discriminator_width", reason))?;
@@ -212,6 +221,7 @@ impl PretextTask for InpaintingTask {
                 side,
                 discriminator,
             },
+            judged,
             mean: None,
         })
     }
@@ -307,6 +317,7 @@ impl PretextTask for InpaintingTask {
             original,
             mask,
             weights,
+            judged: self.judged,
         }
     }
 
