@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Inpainting's measurements (docs/methods/inpainting.md, docs/results.md): the Context Encoder
-# with its adversarial loss (the paper's inpainting setting) and with L2 alone (its transfer
-# setting), each pretrained on crops of the 9 training photos of Debian's mate-backgrounds at
+# with its adversarial loss on central holes (the paper's inpainting setting) and with L2 alone
+# on random regions (its feature-learning setting), each pretrained on crops of the 9 training photos of Debian's mate-backgrounds at
 # the shared budget, then
 #   - the central quarter of crops of the 3 held-out photos filled and scored beside the mean
 #     and diffusion fills (PSNR, SSIM, PSNR over the hole), with a gallery;
@@ -16,7 +16,7 @@ export DATA=${DATA:-photos?crops=4000}
 export EPOCHS=${EPOCHS:-1}
 TEST=${TEST:-photos:test?crop=64&crops=100}
 for variant in ${VARIANTS:-adversarial l2}; do
-    set=""; [ "$variant" = l2 ] && set="inpainting.gan.weight=0.0"
+    set=""; [ "$variant" = l2 ] && set='inpainting={mask="regions", gan={weight=0.0}}'
     run=runs/inpainting-$variant
     RUN=$run SET="$set" scripts/results.sh inpainting
     target/release/selfsup eval image --checkpoint "$run" --data "$TEST" \
