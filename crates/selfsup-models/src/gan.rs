@@ -3,25 +3,16 @@
 //! Encoder's and SRGAN's), the binary cross-entropy of its logits, and [`Adversarial`]: what
 //! the trainer's GAN step needs from a generator-discriminator pair.
 
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, log_sigmoid};
 use serde::{Deserialize, Serialize};
 
+use crate::backbone::{
+    BackboneConfig, LEAKY_SLOPE, StridedLayer, StridedNet, StridedNetConfig, strided_sides,
+};
+
 use crate::pretext_model::{PretextModel, StepOutput};
-
-/// The negative slope of every LeakyReLU of a discriminator (both papers: 0.2).
-pub const LEAKY_SLOPE: f64 = 0.2;
-
-/// One layer of a discriminator's convolution stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiscriminatorLayer {
-    /// Output channels.
-    pub channels: usize,
-    /// Stride (2 halves the resolution).
-    pub stride: usize,
-}
 
 /// Configuration to create a [`Discriminator`] using the [init function](DiscriminatorConfig::init).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,7 +24,7 @@ pub struct DiscriminatorConfig {
     /// Square kernel of every convolution (the Context Encoder: 4, SRGAN: 3).
     pub kernel: usize,
     /// The convolutions, in order; every one but the first is followed by BatchNorm.
-    pub layers: Vec<DiscriminatorLayer>,
+    pub layers: Vec<StridedLayer>,
     /// Width of the hidden dense layer (SRGAN: 1024), or none: one dense layer from the
     /// flattened last map to the logit (the Context Encoder's final 4x4 convolution).
     pub hidden: Option<usize>,
@@ -47,7 +38,7 @@ impl DiscriminatorConfig {
         let mut layers = Vec::new();
         let (mut s, mut c) = (side, width);
         while s > 4 && s.is_multiple_of(2) && layers.len() < 6 {
-            layers.push(DiscriminatorLayer {
+            layers.push(StridedLayer {
                 channels: c,
                 stride: 2,
             });
@@ -76,7 +67,7 @@ impl DiscriminatorConfig {
         let layers = (0..pairs)
             .flat_map(|p| {
                 let channels = width << p;
-                [1, 2].map(|stride| DiscriminatorLayer { channels, stride })
+                [1, 2].map(|stride| StridedLayer { channels, stride })
             })
             .collect();
         Self {
@@ -88,61 +79,34 @@ impl DiscriminatorConfig {
         }
     }
 
-    /// Padding before and after (top/left, bottom/right) of a layer with `stride`: "same" for
-    /// stride 1, `(k - 1) / 2` on both sides when strided, which halves even sides exactly
-    /// with DCGAN's 4x4 kernels.
-    fn padding(&self, stride: usize) -> (usize, usize) {
-        let lo = (self.kernel - 1) / 2;
-        (
-            lo,
-            if stride == 1 {
-                self.kernel - 1 - lo
-            } else {
-                lo
-            },
-        )
-    }
-
-    /// The side of the last map: `floor((s + padding - k) / stride) + 1` per layer.
+    /// The side of the last map.
     pub fn out_side(&self) -> usize {
-        self.layers.iter().fold(self.side, |s, l| {
-            let (lo, hi) = self.padding(l.stride);
-            (s + lo + hi).saturating_sub(self.kernel) / l.stride + 1
-        })
+        strided_sides(self.side, self.kernel, &self.layers)
+            .last()
+            .copied()
+            .unwrap_or(self.side)
     }
 
-    /// Checks that the stack fits the image side, naming both.
+    /// The convolution stack as a backbone (what probes read).
+    pub fn features(&self) -> BackboneConfig {
+        BackboneConfig::Strided {
+            kernel: self.kernel,
+            layers: self.layers.clone(),
+        }
+    }
+
+    /// Checks the layers and that they fit the image side, naming both.
     pub fn validate(&self) -> Result<(), String> {
-        if self.layers.is_empty() || self.layers.iter().any(|l| l.channels == 0 || l.stride == 0) {
-            return Err(
-                "a discriminator needs at least one layer, each with channels and a stride".into(),
-            );
-        }
-        if self.kernel == 0 || self.side == 0 {
-            return Err("the discriminator's kernel and image side must be positive".into());
-        }
-        Ok(())
+        let features = self.features();
+        features.validate()?;
+        features.check_input(self.side)
     }
 
     /// Builds the network.
     pub fn init(&self, device: &Device) -> Discriminator {
-        let mut cin = self.in_channels;
-        let (convs, norms) = self
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, layer)| {
-                let (pad_lo, pad_hi) = self.padding(layer.stride);
-                let conv = Conv2dConfig::new([cin, layer.channels], [self.kernel, self.kernel])
-                    .with_stride([layer.stride, layer.stride])
-                    .with_padding(PaddingConfig2d::Explicit(pad_lo, pad_lo, pad_hi, pad_hi))
-                    .with_bias(i == 0)
-                    .init(device);
-                let norm = (i > 0).then(|| BatchNormConfig::new(layer.channels).init(device));
-                cin = layer.channels;
-                (conv, norm)
-            })
-            .unzip();
+        let features =
+            StridedNetConfig::new(self.in_channels, self.kernel, self.layers.clone()).init(device);
+        let cin = self.layers.last().map_or(self.in_channels, |l| l.channels);
         let s = self.out_side();
         let flat = cin * s * s;
         let (hidden, out) = match self.hidden {
@@ -153,8 +117,7 @@ impl DiscriminatorConfig {
             None => (None, LinearConfig::new(flat, 1).init(device)),
         };
         Discriminator {
-            convs,
-            norms,
+            features,
             hidden,
             out,
         }
@@ -164,10 +127,8 @@ impl DiscriminatorConfig {
 /// Judges images real or fake: one logit per image (positive: real).
 #[derive(Module, Debug)]
 pub struct Discriminator {
-    /// The convolutions.
-    pub convs: Vec<Conv2d>,
-    /// BatchNorm after each convolution but the first.
-    pub norms: Vec<Option<BatchNorm>>,
+    /// The convolution stack.
+    pub features: StridedNet,
     /// The hidden dense layer, if any.
     pub hidden: Option<Linear>,
     /// The logit.
@@ -180,17 +141,11 @@ impl Discriminator {
     /// # Shapes
     /// - `images`: `[batch, channels, side, side]` -> `[batch, c, s, s]`
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        self.convs
-            .iter()
-            .zip(&self.norms)
-            .fold(images, |x, (conv, norm)| {
-                let x = conv.forward(x);
-                let x = match norm {
-                    Some(bn) => bn.forward(x),
-                    None => x,
-                };
-                leaky_relu(x, LEAKY_SLOPE)
-            })
+        let layers = self.features.convs.len();
+        self.features
+            .forward_range(images, 0..layers)
+            .pop()
+            .expect("a discriminator has at least one layer")
     }
 
     /// # Shapes

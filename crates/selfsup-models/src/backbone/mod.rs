@@ -5,9 +5,13 @@
 
 mod conv_net;
 mod nin;
+mod strided;
 
 pub use conv_net::{ConvNet, ConvNetConfig};
 pub use nin::{Nin, NinConfig};
+pub use strided::{
+    LEAKY_SLOPE, StridedLayer, StridedNet, StridedNetConfig, strided_padding, strided_sides,
+};
 
 use std::ops::Range;
 
@@ -58,6 +62,14 @@ pub enum BackboneConfig {
         /// Number of blocks, 3 to 5.
         blocks: usize,
     },
+    /// A discriminator's strided convolutions with LeakyReLU ([`StridedNet`]), one block per
+    /// layer.
+    Strided {
+        /// Square kernel of every convolution.
+        kernel: usize,
+        /// The layers.
+        layers: Vec<StridedLayer>,
+    },
 }
 
 impl Default for BackboneConfig {
@@ -85,6 +97,16 @@ impl BackboneConfig {
             BackboneConfig::Nin { blocks } if !(3..=5).contains(blocks) => Err(format!(
                 "backbone.blocks must be 3 to 5 for a NIN, got {blocks}"
             )),
+            BackboneConfig::Strided { kernel, layers }
+                if *kernel == 0
+                    || layers.is_empty()
+                    || layers.iter().any(|l| l.channels == 0 || l.stride == 0) =>
+            {
+                Err(format!(
+                    "a strided backbone needs a positive kernel and at least one layer, each \
+                     with channels and a stride, got kernel {kernel} and {layers:?}"
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -94,6 +116,7 @@ impl BackboneConfig {
         match self {
             BackboneConfig::ConvNet { widths } => widths.len(),
             BackboneConfig::Nin { blocks } => *blocks,
+            BackboneConfig::Strided { layers, .. } => layers.len(),
         }
     }
 
@@ -104,7 +127,26 @@ impl BackboneConfig {
         match self {
             BackboneConfig::ConvNet { widths } => 1 << widths.len().saturating_sub(1).min(30),
             BackboneConfig::Nin { .. } => 1,
+            BackboneConfig::Strided { kernel, layers } => (1..=*kernel << layers.len().min(20))
+                .find(|&s| self.strided_fits(s))
+                .unwrap_or(usize::MAX),
         }
+    }
+
+    /// Whether a strided backbone's every layer has room for its kernel on `side` pixels.
+    fn strided_fits(&self, side: usize) -> bool {
+        let BackboneConfig::Strided { kernel, layers } = self else {
+            return true;
+        };
+        let mut s = side;
+        for l in layers {
+            let (lo, hi) = strided_padding(*kernel, l.stride);
+            if s + lo + hi < *kernel {
+                return false;
+            }
+            s = (s + lo + hi - kernel) / l.stride + 1;
+        }
+        true
     }
 
     /// How many input pixels one pixel of the last block spans: a ConvNet halves before each
@@ -113,6 +155,7 @@ impl BackboneConfig {
         match self {
             BackboneConfig::ConvNet { widths } => 1 << widths.len().saturating_sub(1).min(30),
             BackboneConfig::Nin { .. } => 4,
+            BackboneConfig::Strided { layers, .. } => layers.iter().map(|l| l.stride).product(),
         }
     }
 
@@ -139,6 +182,9 @@ impl BackboneConfig {
             BackboneConfig::Nin { blocks } => {
                 Backbone::Nin(NinConfig::new(in_channels, *blocks).init(device))
             }
+            BackboneConfig::Strided { kernel, layers } => Backbone::Strided(
+                StridedNetConfig::new(in_channels, *kernel, layers.clone()).init(device),
+            ),
         }
     }
 }
@@ -150,6 +196,8 @@ pub enum Backbone {
     ConvNet(ConvNet),
     /// Network-in-Network.
     Nin(Nin),
+    /// A discriminator's convolution stack.
+    Strided(StridedNet),
 }
 
 impl Backbone {
@@ -167,6 +215,7 @@ impl Backbone {
         match self {
             Backbone::ConvNet(net) => net.forward_range(x, range),
             Backbone::Nin(net) => net.forward_range(x, range),
+            Backbone::Strided(net) => net.forward_range(x, range),
         }
     }
 
@@ -182,6 +231,7 @@ impl Backbone {
         match self {
             Backbone::ConvNet(net) => net.block_channels(),
             Backbone::Nin(net) => net.block_channels(),
+            Backbone::Strided(net) => net.block_channels(),
         }
     }
 
@@ -257,5 +307,44 @@ mod tests {
         let net = four.init(1, &device);
         let outs = net.forward_blocks(Tensor::zeros([1, 1, 8, 8], &device));
         assert_eq!(outs.last().unwrap().dims(), [1, 128, 1, 1]);
+    }
+
+    #[test]
+    fn a_strided_stack_is_a_backbone_of_one_block_per_layer() {
+        let layers = [(8, 1), (8, 2), (16, 1), (16, 2)]
+            .map(|(channels, stride)| StridedLayer { channels, stride })
+            .to_vec();
+        let config = BackboneConfig::Strided { kernel: 3, layers };
+        assert!(config.validate().is_ok());
+        assert_eq!(
+            (config.blocks(), config.stride(), config.min_side()),
+            (4, 4, 1)
+        );
+        let dcgan = BackboneConfig::Strided {
+            kernel: 4,
+            layers: vec![
+                StridedLayer {
+                    channels: 4,
+                    stride: 2
+                };
+                3
+            ],
+        };
+        // 4x4 stride-2 layers halve: 8 pixels reach 1, 7 cannot.
+        assert_eq!(dcgan.min_side(), 8);
+        let device = Device::flex();
+        let net = config.init(3, &device);
+        let outs = net.forward_blocks(Tensor::zeros([2, 3, 12, 12], &device));
+        let dims: Vec<_> = outs.iter().map(|o| o.dims()).collect();
+        assert_eq!(
+            dims,
+            [[2, 8, 12, 12], [2, 8, 6, 6], [2, 16, 6, 6], [2, 16, 3, 3]]
+        );
+        assert_eq!(net.block_channels(), [8, 8, 16, 16]);
+        let empty = BackboneConfig::Strided {
+            kernel: 3,
+            layers: vec![],
+        };
+        assert!(empty.validate().is_err());
     }
 }

@@ -29,11 +29,11 @@ pub struct RotationTask {
 }
 
 /// RotNet's representation: block 2 of a NIN ("ConvB2", Gidaris et al. 2018, Table 1: the best
-/// block of the 3-, 4- and 5-block RotNets), the block before the last of a ConvNet.
+/// block of the 3-, 4- and 5-block RotNets), the block before the last of other backbones.
 fn representation_block(backbone: &BackboneConfig) -> usize {
     match backbone {
         BackboneConfig::Nin { .. } => 1,
-        BackboneConfig::ConvNet { .. } => penultimate_block(backbone),
+        _ => penultimate_block(backbone),
     }
 }
 
