@@ -5,10 +5,12 @@
 
 mod conv_net;
 mod nin;
+mod residual;
 mod strided;
 
 pub use conv_net::{ConvNet, ConvNetConfig};
 pub use nin::{Nin, NinConfig};
+pub use residual::{ResidualBlock, ResidualNet, ResidualNetConfig, same_conv};
 pub use strided::{
     LEAKY_SLOPE, StridedLayer, StridedNet, StridedNetConfig, strided_padding, strided_sides,
 };
@@ -62,6 +64,14 @@ pub enum BackboneConfig {
         /// Number of blocks, 3 to 5.
         blocks: usize,
     },
+    /// SRResNet's trunk ([`ResidualNet`]): a 9x9 convolution, then residual blocks, all at
+    /// full resolution.
+    Residual {
+        /// Channels of every layer.
+        channels: usize,
+        /// Residual blocks (the network has one block more: the first convolution).
+        blocks: usize,
+    },
     /// A discriminator's strided convolutions with LeakyReLU ([`StridedNet`]), one block per
     /// layer.
     Strided {
@@ -97,6 +107,9 @@ impl BackboneConfig {
             BackboneConfig::Nin { blocks } if !(3..=5).contains(blocks) => Err(format!(
                 "backbone.blocks must be 3 to 5 for a NIN, got {blocks}"
             )),
+            BackboneConfig::Residual { channels, .. } if *channels == 0 => {
+                Err("backbone.channels must be positive".into())
+            }
             BackboneConfig::Strided { kernel, layers }
                 if *kernel == 0
                     || layers.is_empty()
@@ -116,6 +129,7 @@ impl BackboneConfig {
         match self {
             BackboneConfig::ConvNet { widths } => widths.len(),
             BackboneConfig::Nin { blocks } => *blocks,
+            BackboneConfig::Residual { blocks, .. } => blocks + 1,
             BackboneConfig::Strided { layers, .. } => layers.len(),
         }
     }
@@ -126,7 +140,7 @@ impl BackboneConfig {
     pub fn min_side(&self) -> usize {
         match self {
             BackboneConfig::ConvNet { widths } => 1 << widths.len().saturating_sub(1).min(30),
-            BackboneConfig::Nin { .. } => 1,
+            BackboneConfig::Nin { .. } | BackboneConfig::Residual { .. } => 1,
             BackboneConfig::Strided { kernel, layers } => (1..=*kernel << layers.len().min(20))
                 .find(|&s| self.strided_fits(s))
                 .unwrap_or(usize::MAX),
@@ -155,6 +169,7 @@ impl BackboneConfig {
         match self {
             BackboneConfig::ConvNet { widths } => 1 << widths.len().saturating_sub(1).min(30),
             BackboneConfig::Nin { .. } => 4,
+            BackboneConfig::Residual { .. } => 1,
             BackboneConfig::Strided { layers, .. } => layers.iter().map(|l| l.stride).product(),
         }
     }
@@ -182,6 +197,9 @@ impl BackboneConfig {
             BackboneConfig::Nin { blocks } => {
                 Backbone::Nin(NinConfig::new(in_channels, *blocks).init(device))
             }
+            BackboneConfig::Residual { channels, blocks } => Backbone::Residual(
+                ResidualNetConfig::new(in_channels, *channels, *blocks).init(device),
+            ),
             BackboneConfig::Strided { kernel, layers } => Backbone::Strided(
                 StridedNetConfig::new(in_channels, *kernel, layers.clone()).init(device),
             ),
@@ -196,6 +214,8 @@ pub enum Backbone {
     ConvNet(ConvNet),
     /// Network-in-Network.
     Nin(Nin),
+    /// SRResNet's trunk.
+    Residual(ResidualNet),
     /// A discriminator's convolution stack.
     Strided(StridedNet),
 }
@@ -215,6 +235,7 @@ impl Backbone {
         match self {
             Backbone::ConvNet(net) => net.forward_range(x, range),
             Backbone::Nin(net) => net.forward_range(x, range),
+            Backbone::Residual(net) => net.forward_range(x, range),
             Backbone::Strided(net) => net.forward_range(x, range),
         }
     }
@@ -231,6 +252,7 @@ impl Backbone {
         match self {
             Backbone::ConvNet(net) => net.block_channels(),
             Backbone::Nin(net) => net.block_channels(),
+            Backbone::Residual(net) => net.block_channels(),
             Backbone::Strided(net) => net.block_channels(),
         }
     }
@@ -346,5 +368,32 @@ mod tests {
             layers: vec![],
         };
         assert!(empty.validate().is_err());
+    }
+
+    #[test]
+    fn a_residual_trunk_keeps_the_resolution() {
+        let config = BackboneConfig::Residual {
+            channels: 8,
+            blocks: 2,
+        };
+        assert_eq!(
+            (config.blocks(), config.stride(), config.min_side()),
+            (3, 1, 1)
+        );
+        let device = Device::flex();
+        let net = config.init(3, &device);
+        let outs = net.forward_blocks(Tensor::ones([2, 3, 10, 12], &device));
+        assert!(outs.iter().all(|o| o.dims() == [2, 8, 10, 12]));
+        assert_eq!(net.block_channels(), [8, 8, 8]);
+        // A block adds its residual to its input: zero weights pass the input through.
+        let Backbone::Residual(mut trunk) = net else {
+            unreachable!()
+        };
+        let x = Tensor::<4>::ones([1, 8, 4, 4], &device);
+        let block = &mut trunk.blocks[0];
+        block.bn2.gamma = burn::module::Param::from_tensor(Tensor::zeros([8], &device));
+        block.bn2.beta = burn::module::Param::from_tensor(Tensor::zeros([8], &device));
+        let y = block.forward(x.clone());
+        assert!((y - x).abs().max().into_scalar::<f32>() < 1e-6);
     }
 }
