@@ -6,7 +6,7 @@
 //!   [`Classifier`] (RotNet, DeepCluster), [`JigsawNet`] and [`ContextNet`].
 //! - [`towers`]: patches of one image through one shared backbone.
 //! - [`gan`]: the discriminator and losses adversarial methods share; [`Inpainter`] (the
-//!   Context Encoder).
+//!   Context Encoder) and [`SrGan`] (SRResNet with SRGAN's discriminator).
 #![warn(missing_docs)]
 
 pub mod backbone;
@@ -18,6 +18,7 @@ mod inpainting;
 mod jigsaw;
 mod pretext_model;
 mod rotation;
+mod superres;
 mod towers;
 
 pub use classifier::{Classifier, ClassifierConfig, LabelledBatch};
@@ -30,4 +31,5 @@ pub use inpainting::{ContextEncoder, Inpainter, InpainterConfig, InpaintingBatch
 pub use jigsaw::{JigsawBatch, JigsawNet, JigsawNetConfig};
 pub use pretext_model::{PretextModel, StepOutput, accuracy, classification_step};
 pub use rotation::{RotNet, RotNetConfig, RotationBatch};
+pub use superres::{SrGan, SrGanConfig, SrResNet, SubPixel, SuperResBatch, upsampling_stages};
 pub use towers::towers;

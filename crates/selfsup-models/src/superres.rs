@@ -1,0 +1,223 @@
+//! SRGAN (Ledig et al. 2017): the SRResNet generator (a residual trunk at the low resolution, a
+//! long skip, sub-pixel convolution stages that upsample by 2 or 3, a 9x9 convolution to the
+//! image) and SRGAN's discriminator, trained on MSE (the SRResNet warm-up) and then MSE plus the
+//! adversarial loss.
+
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig, PixelShuffle, PixelShuffleConfig};
+use burn::prelude::*;
+
+use crate::backbone::{Backbone, BackboneConfig, same_conv};
+use crate::gan::{Adversarial, Discriminator, DiscriminatorConfig, Generated, judge};
+use crate::pretext_model::{PretextModel, StepOutput};
+
+/// The factors one sub-pixel stage upsamples by, for an overall `scale` (2, 3, 4 or 8): twos,
+/// or one three.
+pub fn upsampling_stages(scale: usize) -> Option<Vec<usize>> {
+    match scale {
+        3 => Some(vec![3]),
+        s if s >= 2 && s.is_power_of_two() && s <= 8 => Some(vec![2; s.trailing_zeros() as usize]),
+        _ => None,
+    }
+}
+
+/// Configuration to create an [`SrGan`] using the [init function](SrGanConfig::init).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SrGanConfig {
+    /// Image channels (in and out).
+    pub channels: usize,
+    /// The generator's trunk ([`BackboneConfig::Residual`]).
+    pub trunk: BackboneConfig,
+    /// The upsampling factor (2, 3, 4 or 8).
+    pub scale: usize,
+    /// The discriminator, sized for the high-resolution crops.
+    pub discriminator: DiscriminatorConfig,
+}
+
+impl SrGanConfig {
+    /// Builds both networks; fails on a scale other than 2, 3, 4 or 8.
+    pub fn init(&self, device: &Device) -> Result<SrGan, String> {
+        let stages = upsampling_stages(self.scale)
+            .ok_or_else(|| format!("scale {} is not 2, 3, 4 or 8", self.scale))?;
+        let trunk = self.trunk.init(self.channels, device);
+        let c = trunk.out_channels();
+        let up = stages
+            .into_iter()
+            .map(|r| SubPixel {
+                conv: same_conv(c, c * r * r, 3, true, device),
+                shuffle: PixelShuffleConfig::new(r).init(),
+                act: PReluConfig::new().init(device),
+            })
+            .collect();
+        Ok(SrGan {
+            generator: SrResNet {
+                trunk,
+                post: same_conv(c, c, 3, false, device),
+                post_bn: BatchNormConfig::new(c).init(device),
+                up,
+                out: same_conv(c, self.channels, 9, true, device),
+            },
+            discriminator: self.discriminator.init(device),
+        })
+    }
+}
+
+/// A 3x3 convolution to r^2 times the channels, the pixel shuffle that trades them for an r
+/// times larger map, PReLU.
+#[derive(Module, Debug)]
+pub struct SubPixel {
+    /// The convolution.
+    pub conv: Conv2d,
+    /// The pixel shuffle.
+    pub shuffle: PixelShuffle,
+    /// The PReLU.
+    pub act: PRelu,
+}
+
+/// SRResNet: the generator.
+#[derive(Module, Debug)]
+pub struct SrResNet {
+    /// The 9x9 convolution and residual blocks (what downstream probes read).
+    pub trunk: Backbone,
+    /// The convolution after the residual blocks.
+    pub post: Conv2d,
+    /// Its BatchNorm, before the long skip from the trunk's first convolution.
+    pub post_bn: BatchNorm,
+    /// The sub-pixel upsampling stages.
+    pub up: Vec<SubPixel>,
+    /// The 9x9 convolution to the image.
+    pub out: Conv2d,
+}
+
+impl SrResNet {
+    /// # Shapes
+    /// - `low`: `[batch, channels, h, w]` -> `[batch, channels, scale * h, scale * w]`
+    pub fn forward(&self, low: Tensor<4>) -> Tensor<4> {
+        let mut blocks = self.trunk.forward_blocks(low);
+        let last = blocks.pop().expect("the trunk has its first convolution");
+        let skip = blocks.into_iter().next().unwrap_or_else(|| last.clone());
+        let x = self.post_bn.forward(self.post.forward(last)) + skip;
+        let x = self.up.iter().fold(x, |x, stage| {
+            stage
+                .act
+                .forward(stage.shuffle.forward(stage.conv.forward(x)))
+        });
+        self.out.forward(x)
+    }
+}
+
+/// SRResNet with SRGAN's discriminator.
+#[derive(Module, Debug)]
+pub struct SrGan {
+    /// The generator.
+    pub generator: SrResNet,
+    /// Judges high-resolution images real or generated.
+    pub discriminator: Discriminator,
+}
+
+/// Low-resolution images with their originals.
+#[derive(Clone, Debug)]
+pub struct SuperResBatch {
+    /// `[batch, channels, side / scale, side / scale]`: the bicubic downsampling.
+    pub low: Tensor<4>,
+    /// `[batch, channels, side, side]`: the originals, in `[0, 1]`.
+    pub high: Tensor<4>,
+}
+
+impl Adversarial for SrGan {
+    type Generator = SrResNet;
+
+    /// MSE against the original; the discriminator judges the upsampled image.
+    fn generate(&self, batch: &SuperResBatch) -> Generated {
+        let predicted = self.generator.forward(batch.low.clone());
+        let mse = (predicted.clone() - batch.high.clone())
+            .powi_scalar(2)
+            .mean();
+        Generated {
+            content: StepOutput::new(mse.clone()).with("mse", mse),
+            fake: predicted,
+            real: batch.high.clone(),
+        }
+    }
+
+    fn discriminator(&self) -> &Discriminator {
+        &self.discriminator
+    }
+
+    fn into_parts(self) -> (SrResNet, Discriminator) {
+        (self.generator, self.discriminator)
+    }
+
+    fn from_parts(generator: SrResNet, discriminator: Discriminator) -> Self {
+        Self {
+            generator,
+            discriminator,
+        }
+    }
+}
+
+impl PretextModel for SrGan {
+    type Batch = SuperResBatch;
+
+    /// The MSE, with the discriminator's verdicts on real and upsampled images.
+    fn forward_step(&self, batch: &SuperResBatch) -> StepOutput {
+        judge(self, batch)
+    }
+
+    fn backbone(&self) -> &Backbone {
+        &self.generator.trunk
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pixel_shuffle_matches_its_definition() {
+        // out[c, h * r + i, w * r + j] = in[c * r^2 + i * r + j, h, w] (Shi et al. 2016).
+        let device = Device::flex();
+        let (c, r, h, w) = (2, 2, 2, 3);
+        let values: Vec<f32> = (0..c * r * r * h * w).map(|v| v as f32).collect();
+        let input = Tensor::<4>::from_data(
+            burn::tensor::TensorData::new(values.clone(), [1, c * r * r, h, w]),
+            &device,
+        );
+        let out = PixelShuffleConfig::new(r).init().forward(input);
+        assert_eq!(out.dims(), [1, c, h * r, w * r]);
+        let out = out.into_data().try_into_vec::<f32>().unwrap();
+        for ch in 0..c {
+            for y in 0..h * r {
+                for x in 0..w * r {
+                    let (i, j) = (y % r, x % r);
+                    let source = ((ch * r * r + i * r + j) * h + y / r) * w + x / r;
+                    assert_eq!(out[(ch * h * r + y) * w * r + x], values[source]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_generator_upsamples_by_its_scale() {
+        assert_eq!(upsampling_stages(4), Some(vec![2, 2]));
+        assert_eq!(upsampling_stages(3), Some(vec![3]));
+        assert_eq!(upsampling_stages(8), Some(vec![2, 2, 2]));
+        assert_eq!(upsampling_stages(5), None);
+        let device = Device::flex();
+        for scale in [2, 3, 4] {
+            let config = SrGanConfig {
+                channels: 3,
+                trunk: BackboneConfig::Residual {
+                    channels: 8,
+                    blocks: 2,
+                },
+                scale,
+                discriminator: DiscriminatorConfig::srgan(3, 6 * scale, 4, 2, 16),
+            };
+            let net = config.init(&device).unwrap();
+            let y = net.generator.forward(Tensor::zeros([2, 3, 6, 6], &device));
+            assert_eq!(y.dims(), [2, 3, 6 * scale, 6 * scale]);
+            assert_eq!(net.discriminator.forward(y).dims(), [2]);
+        }
+    }
+}
