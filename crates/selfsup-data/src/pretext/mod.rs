@@ -12,6 +12,7 @@ mod jigsaw;
 mod labelled;
 mod permutation;
 mod rotation;
+mod superres;
 
 pub use colorization::{
     ColorizationConfig, ColorizationGenerator, ColorizationSample, colourise, lab_image,
@@ -31,6 +32,7 @@ pub use jigsaw::{
 pub use labelled::{AugmentConfig, LabelledGenerator, LabelledSample, uniform_over_clusters};
 pub use permutation::{ALL_PERMUTATIONS, Permutation, PermutationSet, TILES};
 pub use rotation::{RotationConfig, RotationGenerator, RotationSample};
+pub use superres::{SuperResGenerator, SuperResSample, downsample};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
