@@ -47,6 +47,14 @@ pub fn tiny_config(method: Method, epochs: usize) -> RunConfig {
             overrides.push("inpainting.mean_images=48".into());
             overrides.push("inpainting.discriminator_width=4".into());
         }
+        Method::SuperRes => {
+            overrides.push("train.image_size=16".into());
+            overrides.push(
+                "superres={channels=8, blocks=1, discriminator_width=4, \
+                 discriminator_pairs=2, discriminator_hidden=8, tile=16}"
+                    .into(),
+            );
+        }
         Method::Finetune => {
             overrides.push("finetune.steps=12".into());
             // Its default warm-up spans the first epoch, which a few steps never leave.
@@ -62,7 +70,7 @@ pub fn tiny_config(method: Method, epochs: usize) -> RunConfig {
 /// for the image-to-image methods, the bundled Fashion-MNIST sample for the others.
 pub fn source_of(method: Method) -> Arc<dyn ImageSource> {
     match method {
-        Method::Colorization | Method::Inpainting => Arc::from(
+        Method::Colorization | Method::Inpainting | Method::SuperRes => Arc::from(
             open_source("photos-sample?crop=16&crops=12", FolderOptions::default()).unwrap(),
         ),
         _ => sample(),
@@ -205,8 +213,16 @@ fn resume_and_round_trip_of_every_method() {
                 &flex(),
             )
             .unwrap();
-            assert_eq!(backbone.block_channels(), [4, 8], "{method}");
             assert_eq!(network, state.networks[0], "{method}: the default network");
+            assert_eq!(
+                backbone.block_channels().len(),
+                network.backbone.blocks(),
+                "{method}"
+            );
+            if method != Method::SuperRes {
+                // The run's [backbone]; SRGAN's trunk is its own.
+                assert_eq!(backbone.block_channels(), [4, 8], "{method}");
+            }
         }
     });
 }

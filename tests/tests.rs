@@ -14,4 +14,5 @@ mod pytorch;
 mod regression;
 mod rotation;
 mod sources;
+mod superres;
 mod testutil;

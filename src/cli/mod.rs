@@ -14,6 +14,7 @@ mod jigsaw;
 mod predict;
 mod show;
 mod train;
+mod upscale;
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +49,8 @@ enum Command {
     Colorize(colorize::ColorizeArgs),
     /// Fill holes with an inpainting checkpoint (PNGs, any size, pixels outside the hole kept).
     Inpaint(inpaint::InpaintArgs),
+    /// Upsample images with a super-resolution checkpoint (PNGs, any size).
+    Upscale(upscale::UpscaleArgs),
     /// List the backends this build includes and check that each one starts.
     Backends,
     /// Jigsaw tools: permutation sets.
@@ -69,6 +72,7 @@ impl Cli {
             Command::Show(args) => args.run(),
             Command::Colorize(args) => args.run(),
             Command::Inpaint(args) => args.run(),
+            Command::Upscale(args) => args.run(),
             Command::Backends => backends::run(),
             Command::Jigsaw(command) => command.run(),
         }

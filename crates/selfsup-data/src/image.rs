@@ -50,6 +50,12 @@ impl Image {
         )
     }
 
+    /// The image with every value clamped to `[0, 1]` (what saving it as 8 bits keeps).
+    pub fn clamped(mut self) -> Self {
+        self.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+        self
+    }
+
     /// Builds an image from 8-bit planar data (`[channels, height, width]`), scaling to `[0, 1]`.
     pub fn from_u8(channels: usize, height: usize, width: usize, data: &[u8]) -> Result<Self> {
         Self::new(

@@ -136,6 +136,7 @@ macro_rules! methods {
 const ALIASES: &[(&str, Method)] = &[
     ("context", Method::ContextPrediction),
     ("deepcluster", Method::DeepCluster),
+    ("srgan", Method::SuperRes),
 ];
 
 impl Method {
@@ -226,6 +227,8 @@ methods! {
     Colorization => crate::task::colorization::ColorizationTask,
     /// Inpainting with Context Encoders (Pathak et al. 2016).
     Inpainting => crate::task::inpainting::InpaintingTask,
+    /// Super-resolution with SRGAN (Ledig et al. 2017).
+    SuperRes => crate::task::superres::SuperResTask,
     /// Supervised fine-tuning of a pretrained backbone on labelled images (`selfsup finetune`).
     Finetune => crate::task::finetune::FinetuneTask,
 }

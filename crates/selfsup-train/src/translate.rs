@@ -7,6 +7,7 @@ use std::path::Path;
 use burn::prelude::*;
 use selfsup_data::Image;
 use selfsup_data::quality::{psnr, ssim};
+use selfsup_data::transform::crop;
 
 use crate::checkpoint::{self, checkpoint_dir};
 use crate::error::{Result, TrainError};
@@ -56,7 +57,9 @@ impl MethodVisitor for Translating<'_> {
             .into_iter()
             .zip(self.images)
             .map(|(translation, original)| {
-                let truth = original.to_channels(translation.prediction.channels())?;
+                // Methods that need sides of a multiple of their scale predict a crop of it.
+                let [c, h, w] = translation.prediction.shape();
+                let truth = crop(&original.to_channels(c)?, 0, 0, h, w)?;
                 // Every score of one image: PSNR, SSIM (where its 11x11 window fits), the
                 // method's own.
                 let scores_of = |image: &Image| -> Result<Vec<(&'static str, f64)>> {

@@ -25,6 +25,7 @@ pub(crate) mod inpainting;
 pub(crate) mod jigsaw;
 pub(crate) mod rotation;
 mod state;
+pub(crate) mod superres;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -49,6 +50,7 @@ pub use inpainting::{InpaintingSettings, InpaintingTask};
 pub use jigsaw::{JigsawSettings, JigsawTask};
 pub use rotation::RotationTask;
 pub use state::{StateArray, TaskState};
+pub use superres::{SuperResSettings, SuperResTask};
 
 /// The samples a task's generator makes.
 pub type SampleOf<T> = <<T as PretextTask>::Generator as PretextGenerator>::Sample;

@@ -1,0 +1,335 @@
+//! Super-resolution with SRGAN (Ledig et al. 2017): bicubic-downsampled crops in, the originals
+//! out; SRResNet trained on MSE for `gan.warmup_epochs`, then with the adversarial loss through
+//! the shared GAN step. The generator's trunk and the discriminator's convolutions are what
+//! downstream tasks probe.
+
+use burn::prelude::*;
+use selfsup_data::Image;
+use selfsup_data::pretext::{SuperResGenerator, SuperResSample, downsample};
+use selfsup_data::transform::{Filter, crop, resize};
+use selfsup_models::backbone::BackboneConfig;
+use selfsup_models::gan::DiscriminatorConfig;
+use selfsup_models::{SrGan, SrGanConfig, SrResNet, SuperResBatch, upsampling_stages};
+use serde::{Deserialize, Serialize};
+
+use crate::batch::stack_images;
+use crate::config::{TrainConfig, invalid};
+use crate::error::{Result, TrainError};
+use crate::gan::{self, GanSettings};
+use crate::metrics::EpochRecord;
+use crate::optim::{OptimizerSpec, Optimizers};
+use crate::task::{
+    Best, MethodSettings, Network, PretextTask, Setup, StepInfo, Translation, penultimate_block,
+};
+
+/// The `[superres]` section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SuperResSettings {
+    /// The upsampling factor: 2, 3, 4 (the paper's) or 8.
+    pub scale: usize,
+    /// Channels of the generator's trunk (the paper: 64).
+    pub channels: usize,
+    /// Residual blocks of the trunk (the paper: 16).
+    pub blocks: usize,
+    /// Channels of the discriminator's first pair of convolutions (the paper: 64).
+    pub discriminator_width: usize,
+    /// Pairs of convolutions in the discriminator, doubling the channels (the paper: 4).
+    pub discriminator_pairs: usize,
+    /// Width of the discriminator's hidden dense layer (the paper: 1024).
+    pub discriminator_hidden: usize,
+    /// Mirror training crops left-right with probability 1/2.
+    pub flip: bool,
+    /// High-resolution pixels per tile when a whole image is upsampled (memory bound).
+    pub tile: usize,
+    /// The adversarial part: its weight (the paper: 1e-3), the SRResNet warm-up in epochs, the
+    /// discriminator's optimiser.
+    pub gan: GanSettings,
+}
+
+impl Default for SuperResSettings {
+    fn default() -> Self {
+        Self {
+            scale: 4,
+            channels: 64,
+            blocks: 8,
+            discriminator_width: 32,
+            discriminator_pairs: 4,
+            discriminator_hidden: 1024,
+            flip: true,
+            tile: 256,
+            gan: GanSettings {
+                weight: 1e-3,
+                warmup_epochs: 1,
+                optimizer: crate::config::OptimizerConfig {
+                    lr: 1e-4,
+                    momentum: 0.9,
+                    ..GanSettings::default().optimizer
+                },
+                ..GanSettings::default()
+            },
+        }
+    }
+}
+
+impl MethodSettings for SuperResSettings {
+    fn validate(&self) -> Result<()> {
+        if upsampling_stages(self.scale).is_none() {
+            return Err(invalid(
+                "superres.scale",
+                format!("{} is not 2, 3, 4 or 8", self.scale),
+            ));
+        }
+        for (key, value) in [
+            ("superres.channels", self.channels),
+            ("superres.discriminator_width", self.discriminator_width),
+            ("superres.discriminator_pairs", self.discriminator_pairs),
+            ("superres.discriminator_hidden", self.discriminator_hidden),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be positive"));
+            }
+        }
+        if self.tile < 4 * self.scale {
+            return Err(invalid(
+                "superres.tile",
+                format!("{} pixels is less than 4 x the scale", self.tile),
+            ));
+        }
+        self.gan.validate("superres.gan")
+    }
+}
+
+/// SRGAN super-resolution.
+#[derive(Clone, Debug)]
+pub struct SuperResTask {
+    settings: SuperResSettings,
+    setup: Setup,
+    model: SrGanConfig,
+}
+
+impl SuperResTask {
+    fn error(reason: impl Into<String>) -> TrainError {
+        TrainError::Task {
+            method: Self::NAME.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The upsampling factor.
+    pub fn scale(&self) -> usize {
+        self.settings.scale
+    }
+
+    /// Low-resolution pixels around a tile that reach its centre through the generator: the
+    /// 9x9 convolutions (4 each side, the last at the high resolution), two 3x3 per residual
+    /// block, the convolution after them and one per upsampling stage.
+    fn margin(&self) -> usize {
+        4 + 2 * self.settings.blocks
+            + 1
+            + upsampling_stages(self.scale()).map_or(0, |s| s.len())
+            + 1
+    }
+
+    /// `image` (any size, at least one pixel) upsampled by the scale with the generator, in
+    /// tiles of `tile` high-resolution pixels overlapping by the generator's reach, so that the
+    /// result equals one pass over the whole image while memory stays bounded; values clamped
+    /// to `[0, 1]`.
+    pub fn upscale(&self, generator: &SrResNet, image: &Image, device: &Device) -> Result<Image> {
+        let channels = self.setup.images.image_channels;
+        let image = image.to_channels(channels)?;
+        let (h, w, s) = (image.height(), image.width(), self.scale());
+        let step = (self.settings.tile / s).max(1);
+        let margin = self.margin();
+        let mut out = Image::filled(channels, h * s, w * s, 0.0)?;
+        for top in (0..h).step_by(step) {
+            for left in (0..w).step_by(step) {
+                let (y0, x0) = (top.saturating_sub(margin), left.saturating_sub(margin));
+                let (y1, x1) = ((top + step + margin).min(h), (left + step + margin).min(w));
+                let patch = crop(&image, y0, x0, y1 - y0, x1 - x0)?;
+                let predicted = generator.forward(stack_images(&[patch], device));
+                let [_, _, ph, pw] = predicted.dims();
+                let data = predicted
+                    .into_data()
+                    .try_into_vec::<f32>()
+                    .map_err(|e| Self::error(format!("reading the prediction: {e:?}")))?;
+                let (th, tw) = ((step).min(h - top) * s, (step).min(w - left) * s);
+                let (oy, ox) = ((top - y0) * s, (left - x0) * s);
+                for c in 0..channels {
+                    let plane = &data[c * ph * pw..][..ph * pw];
+                    let target = out.plane_mut(c);
+                    for y in 0..th {
+                        let row = &plane[(oy + y) * pw + ox..][..tw];
+                        target[(top * s + y) * w * s + left * s..][..tw].copy_from_slice(row);
+                    }
+                }
+            }
+        }
+        Ok(out.clamped())
+    }
+}
+
+impl PretextTask for SuperResTask {
+    const NAME: &'static str = "superres";
+    type Config = SuperResSettings;
+    type Generator = SuperResGenerator;
+    type Model = SrGan;
+
+    /// Adam at lr 1e-3 (the paper: 1e-4 for 10^6 SRResNet iterations, then 10^5 + 10^5 SRGAN
+    /// ones), batches of 16 (the paper's), 48-pixel colour crops (the paper: 96), two epochs.
+    fn default_train() -> TrainConfig {
+        let mut train = TrainConfig::default();
+        train.optimizer.kind = crate::config::OptimizerKind::Adam;
+        train.optimizer.lr = 1e-3;
+        train.optimizer.momentum = 0.9;
+        train.optimizer.nesterov = false;
+        train.optimizer.weight_decay = 0.0;
+        train.batch_size = 16;
+        train.epochs = 2;
+        train.image_size = Some(48);
+        train.channels = Some(3);
+        train
+    }
+
+    fn new(settings: &SuperResSettings, setup: &Setup) -> Result<Self> {
+        settings.validate()?;
+        let side = setup.images.side;
+        let scale = settings.scale;
+        if !side.is_multiple_of(scale) || side < 2 * scale {
+            return Err(invalid(
+                "train.image_size",
+                format!(
+                    "{side}-pixel crops cannot be downsampled by {scale}: the side must be a \
+                     multiple of the scale, at least twice it"
+                ),
+            ));
+        }
+        let channels = setup.images.image_channels;
+        let discriminator = DiscriminatorConfig::srgan(
+            channels,
+            side,
+            settings.discriminator_width,
+            settings.discriminator_pairs,
+            settings.discriminator_hidden,
+        );
+        discriminator
+            .validate()
+            .map_err(|reason| invalid("superres.discriminator_pairs", reason))?;
+        Ok(Self {
+            settings: settings.clone(),
+            setup: setup.clone(),
+            model: SrGanConfig {
+                channels,
+                trunk: BackboneConfig::Residual {
+                    channels: settings.channels,
+                    blocks: settings.blocks,
+                },
+                scale,
+                discriminator,
+            },
+        })
+    }
+
+    fn model(&self, device: &Device) -> SrGan {
+        self.model
+            .init(device)
+            .expect("the scale was checked when the task was built")
+    }
+
+    /// The generator's trunk (its last residual block by default) and the discriminator's
+    /// convolutions, both reading images at the training crop's side.
+    fn networks(&self) -> Vec<Network> {
+        let discriminator = self.model.discriminator.features();
+        vec![
+            Network {
+                name: "trunk".into(),
+                prefix: "generator.trunk".into(),
+                block: self.settings.blocks,
+                backbone: self.model.trunk.clone(),
+                input: self.setup.images.clone(),
+            },
+            Network {
+                name: "discriminator".into(),
+                prefix: "discriminator.features".into(),
+                block: penultimate_block(&discriminator),
+                backbone: discriminator,
+                input: self.setup.images.clone(),
+            },
+        ]
+    }
+
+    fn optimizers(&self, train: &TrainConfig) -> Vec<OptimizerSpec> {
+        self.settings.gan.optimizers(train)
+    }
+
+    fn step_metrics(&self) -> Vec<&'static str> {
+        [&["mse"][..], &gan::METRICS].concat()
+    }
+
+    /// The lowest MSE on the held-out crops.
+    fn best(&self) -> Option<Best> {
+        Some(Best {
+            metric: "mse",
+            higher_is_better: false,
+        })
+    }
+
+    fn generator(&self) -> Result<SuperResGenerator> {
+        Ok(SuperResGenerator::new(self.scale(), self.settings.flip)?)
+    }
+
+    fn val_generator(&self) -> Result<SuperResGenerator> {
+        Ok(SuperResGenerator::new(self.scale(), false)?)
+    }
+
+    fn collate(&self, samples: Vec<SuperResSample>, device: &Device) -> SuperResBatch {
+        let (low, high): (Vec<Image>, Vec<Image>) =
+            samples.into_iter().map(|s| (s.low, s.high)).unzip();
+        SuperResBatch {
+            low: stack_images(&low, device),
+            high: stack_images(&high, device),
+        }
+    }
+
+    fn train_step(
+        &self,
+        model: SrGan,
+        batch: &SuperResBatch,
+        optimizers: &mut Optimizers,
+        step: StepInfo,
+    ) -> Result<(SrGan, selfsup_models::StepOutput)> {
+        gan::step(model, batch, optimizers, &self.settings.gan, step)
+    }
+
+    fn epoch_notes(&self, history: &[EpochRecord], latest: &EpochRecord) -> Vec<String> {
+        gan::discriminator_notes(history, latest)
+    }
+
+    /// Each image cropped to a multiple of the scale, downsampled (bicubic) and upsampled back
+    /// by the generator; the baseline upsamples it with bicubic interpolation. Both clamped to
+    /// `[0, 1]`, as 8-bit images would be.
+    fn translate(
+        &self,
+        model: &SrGan,
+        images: &[Image],
+        device: &Device,
+    ) -> Result<Vec<Translation>> {
+        let model = model.valid();
+        let (channels, s) = (self.setup.images.image_channels, self.scale());
+        images
+            .iter()
+            .map(|image| {
+                let image = image.to_channels(channels)?;
+                let (h, w) = (image.height() / s * s, image.width() / s * s);
+                let image = crop(&image, 0, 0, h.max(1), w.max(1))?;
+                let low = downsample(&image, s)?;
+                Ok(Translation {
+                    prediction: self.upscale(&model.generator, &low, device)?,
+                    baselines: vec![("bicubic", resize(&low, h, w, Filter::Bicubic)?.clamped())],
+                    input: resize(&low, h, w, Filter::Nearest)?,
+                    prediction_lab: None,
+                })
+            })
+            .collect()
+    }
+}
