@@ -15,7 +15,7 @@ use selfsup::train::checkpoint::{load_weights, save_weights};
 use selfsup::train::task::{PretextTask, SampleOf, StepInfo, TaskData};
 use selfsup::train::{
     BackendKind, ColorizationTask, ContextTask, DeepClusterTask, InpaintingTask, JigsawTask,
-    Method, Optimizers, RotationTask, RunConfig, SchedulePlan, setup,
+    Method, Optimizers, RotationTask, RunConfig, SchedulePlan, SuperResTask, setup,
 };
 
 use crate::contract::{Adversarial, Shifting, adversarial_config, data, shifting_config};
@@ -245,6 +245,21 @@ fn flex_and_wgpu_train_alike() {
     parity(
         task_of::<InpaintingTask>(&inpainting, photos.as_ref()),
         &inpainting,
+        photos.clone(),
+        &wgpu,
+        dir.path(),
+    );
+    let superres = method_config(
+        Method::SuperRes,
+        &[
+            "train.image_size=16",
+            "superres={channels=4, blocks=1, discriminator_width=4, discriminator_pairs=2, \
+             discriminator_hidden=8, tile=16}",
+        ],
+    );
+    parity(
+        task_of::<SuperResTask>(&superres, photos.as_ref()),
+        &superres,
         photos.clone(),
         &wgpu,
         dir.path(),
