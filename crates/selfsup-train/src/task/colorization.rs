@@ -209,16 +209,7 @@ impl PretextTask for ColorizationTask {
     /// Adam at lr 1e-3 (the paper: 3e-5 for its deeper network without our per-block batch
     /// normalisation), batches of 32, 64-pixel colour crops.
     fn default_train() -> TrainConfig {
-        let mut train = TrainConfig::default();
-        train.optimizer.kind = crate::config::OptimizerKind::Adam;
-        train.optimizer.lr = 1e-3;
-        train.optimizer.momentum = 0.9;
-        train.optimizer.nesterov = false;
-        train.optimizer.weight_decay = 0.0;
-        train.batch_size = 32;
-        train.image_size = Some(64);
-        train.channels = Some(3);
-        train
+        TrainConfig::adam_on_photos(1e-3, 0.9, 32, 64)
     }
 
     fn new(settings: &ColorizationSettings, setup: &Setup) -> Result<Self> {

@@ -166,16 +166,7 @@ impl PretextTask for InpaintingTask {
     /// Adam at lr 1e-3 with beta1 0.5 (the paper: 2e-4 for 100k+ iterations; our budget is a
     /// few thousand), batches of 32, 64-pixel colour crops.
     fn default_train() -> TrainConfig {
-        let mut train = TrainConfig::default();
-        train.optimizer.kind = crate::config::OptimizerKind::Adam;
-        train.optimizer.lr = 1e-3;
-        train.optimizer.momentum = 0.5;
-        train.optimizer.nesterov = false;
-        train.optimizer.weight_decay = 0.0;
-        train.batch_size = 32;
-        train.image_size = Some(64);
-        train.channels = Some(3);
-        train
+        TrainConfig::adam_on_photos(1e-3, 0.5, 32, 64)
     }
 
     fn new(settings: &InpaintingSettings, setup: &Setup) -> Result<Self> {

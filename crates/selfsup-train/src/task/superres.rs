@@ -178,17 +178,10 @@ impl PretextTask for SuperResTask {
     /// Adam at lr 1e-3 (the paper: 1e-4 for 10^6 SRResNet iterations, then 10^5 + 10^5 SRGAN
     /// ones), batches of 16 (the paper's), 48-pixel colour crops (the paper: 96), two epochs.
     fn default_train() -> TrainConfig {
-        let mut train = TrainConfig::default();
-        train.optimizer.kind = crate::config::OptimizerKind::Adam;
-        train.optimizer.lr = 1e-3;
-        train.optimizer.momentum = 0.9;
-        train.optimizer.nesterov = false;
-        train.optimizer.weight_decay = 0.0;
-        train.batch_size = 16;
-        train.epochs = 2;
-        train.image_size = Some(48);
-        train.channels = Some(3);
-        train
+        TrainConfig {
+            epochs: 2,
+            ..TrainConfig::adam_on_photos(1e-3, 0.9, 16, 48)
+        }
     }
 
     fn new(settings: &SuperResSettings, setup: &Setup) -> Result<Self> {
