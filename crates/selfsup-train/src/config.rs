@@ -170,18 +170,19 @@ impl TrainConfig {
     /// Adam (`beta1`, no weight decay) at `lr` with batches of `batch_size` on `side`-pixel colour
     /// images: where the image-to-image methods start.
     pub fn adam_on_photos(lr: f64, beta1: f64, batch_size: usize, side: usize) -> Self {
-        let mut train = TrainConfig::default();
-        train.optimizer = OptimizerConfig {
-            kind: OptimizerKind::Adam,
-            lr,
-            momentum: beta1,
-            nesterov: false,
-            weight_decay: 0.0,
-        };
-        train.batch_size = batch_size;
-        train.image_size = Some(side);
-        train.channels = Some(3);
-        train
+        TrainConfig {
+            optimizer: OptimizerConfig {
+                kind: OptimizerKind::Adam,
+                lr,
+                momentum: beta1,
+                nesterov: false,
+                weight_decay: 0.0,
+            },
+            batch_size,
+            image_size: Some(side),
+            channels: Some(3),
+            ..TrainConfig::default()
+        }
     }
 }
 
