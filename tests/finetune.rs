@@ -168,6 +168,55 @@ fn the_cli_fine_tunes_tests_and_predicts() {
     assert_eq!(csv.lines().count(), 1001, "a header and one line an image");
     assert!(csv.lines().nth(1).unwrap().split(',').count() == 4);
 
+    // One image file, every class's probability, printed.
+    let png = dir.path().join("one.png");
+    crate::testutil::write_image(&png, 20, 24, 3);
+    let out = selfsup(&[
+        "predict",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--all-classes",
+        png.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].contains("p_0_T-shirt/top"), "{stdout}");
+    let fields: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(fields.len(), 4 + 10, "{stdout}");
+    let p: Vec<f64> = fields[4..].iter().map(|v| v.parse().unwrap()).collect();
+    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-3, "{stdout}");
+    let best: usize = fields[1].parse().unwrap();
+    assert_eq!(fields[3].parse::<f64>().unwrap(), p[best], "{stdout}");
+
+    // The fine-tuned backbone is a network like any other for the probes.
+    let out = selfsup(&[
+        "eval",
+        "knn",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--data",
+        "sample",
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(text(&out).0.contains("k-NN"), "{}", text(&out).0);
+
+    // The same recipe from random weights.
+    let scratch = dir.path().join("scratch");
+    let out = selfsup(&args(&[
+        "--random-init",
+        "--out",
+        scratch.to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{}", text(&out).1);
+    let state = checkpoint::load_state(&scratch.join("checkpoints/last")).unwrap();
+    let MethodConfig::Finetune(settings) = &state.config.method else {
+        panic!("a fine-tuning run")
+    };
+    assert!(settings.random_init);
+    assert_ne!(weights(&scratch), weights(&run));
+
     // Bad input: a missing checkpoint, too many labels per class, a pretext run given to predict.
     let missing = dir.path().join("nothing");
     let out = selfsup(&[
@@ -261,4 +310,73 @@ fn a_pretext_task_defined_outside_selfsup_trains_and_probes() {
         config.contains("method = \"flip\"") && config.contains("[flip]"),
         "{config}"
     );
+}
+
+#[test]
+fn bad_checkpoints_and_test_sets_are_named_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let pre = dir.path().join("pre");
+    pretrained(&pre);
+    let models = || {
+        ["best", "last"]
+            .map(|c| pre.join("checkpoints").join(c).join(checkpoint::MODEL_FILE))
+            .into_iter()
+            .filter(|f| f.is_file())
+    };
+    let finetune = |name: &str| {
+        Method::Finetune
+            .train(
+                &finetune_config(&pre, &[]),
+                sample(),
+                &flex(),
+                &options(&dir.path().join(name), false),
+            )
+            .unwrap_err()
+            .to_string()
+    };
+
+    // Test images with other classes than the training images: refused before training.
+    let two = dir.path().join("two-classes");
+    crate::testutil::class_folder(&two);
+    let out = selfsup(&[
+        "finetune",
+        "--checkpoint",
+        pre.to_str().unwrap(),
+        "--data",
+        "sample",
+        "--test",
+        two.to_str().unwrap(),
+        "--out",
+        dir.path().join("t").to_str().unwrap(),
+    ]);
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("have 2 classes, the training images 10"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("t/checkpoints").exists(),
+        "nothing trained"
+    );
+
+    // Weights of another architecture than the checkpoint declares.
+    let other = selfsup::models::RotNetConfig {
+        backbone: selfsup::models::backbone::BackboneConfig::ConvNet {
+            widths: vec![4, 16],
+        },
+    }
+    .init(1, &flex());
+    for file in models() {
+        checkpoint::save_weights(&other, &file).unwrap();
+    }
+    let err = finetune("wrong");
+    assert!(err.contains("model.safetensors"), "{err}");
+
+    // A truncated weights file.
+    for file in models() {
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let err = finetune("truncated");
+    assert!(err.contains("model.safetensors"), "{err}");
 }

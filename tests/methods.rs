@@ -464,9 +464,9 @@ fn the_documented_configurations_are_the_defaults() {
         .collect();
     assert_eq!(
         blocks.len(),
-        7,
+        8,
         "rotation (with train and backbone), jigsaw, context, deep cluster, colorization, \
-         inpainting, superres"
+         inpainting, superres, finetune"
     );
     for block in blocks {
         let table: toml::Table = toml::from_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));

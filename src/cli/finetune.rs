@@ -7,7 +7,9 @@ use anyhow::{Context, bail};
 use clap::Args;
 use selfsup::data::test_split_of;
 use selfsup::train::checkpoint;
-use selfsup::train::task::{FinetuneTask, PretextTask, classifier_accuracy, labelled_source};
+use selfsup::train::task::{
+    FinetuneTask, PretextTask, check_test_source, classifier_accuracy, labelled_source,
+};
 use selfsup::train::{BackendKind, Method, MethodConfig, RunConfig, RunOptions, describe, setup};
 
 use super::args::{ConfigArgs, FolderArgs, open, run_folder};
@@ -69,6 +71,14 @@ impl FinetuneArgs {
             );
         };
         let source = labelled_source(settings, full)?;
+        // The test images are opened and checked before training, so that a wrong --test fails
+        // in seconds rather than after the run.
+        let test_spec = match &self.test {
+            Some(t) => t.clone(),
+            None => test_split_of(&spec)?,
+        };
+        let test = open(&test_spec, FolderArgs::default())?;
+        check_test_source(settings, test.as_ref())?;
         let device = self.backend.device()?;
         eprintln!(
             "fine-tuning on {} ({} images, {} classes) for {} steps -> {}",
@@ -91,11 +101,6 @@ impl FinetuneArgs {
         }
 
         // The test images, once, through the checkpoint validation picked.
-        let test_spec = match &self.test {
-            Some(t) => t.clone(),
-            None => test_split_of(&spec)?,
-        };
-        let test = open(&test_spec, FolderArgs::default())?;
         let best = checkpoint::checkpoint_dir(&out);
         let task = FinetuneTask::new(settings, &setup(&config, source.as_ref())?)?;
         let model = checkpoint::load_model(task.model(&device), &best)?;

@@ -1,4 +1,5 @@
-//! `selfsup predict --checkpoint FINETUNED IMAGE...`: class predictions with probabilities.
+//! `selfsup predict --checkpoint FINETUNED IMAGE...|--data SOURCE`: class predictions with
+//! probabilities (the predicted class's, or every class's).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -26,6 +27,9 @@ pub struct PredictArgs {
     /// Write CSV (`item,class,name,probability`) here instead of printing it.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Add every class's probability, one column per class after the predicted one's.
+    #[arg(long)]
+    all_classes: bool,
     #[arg(long, default_value = "flex")]
     backend: BackendKind,
 }
@@ -65,28 +69,33 @@ impl PredictArgs {
                 .map(|p| Ok((p.display().to_string(), Image::open(p)?)))
                 .collect::<anyhow::Result<_>>()?,
         };
-        let mut text = String::from("item,class,name,probability\n");
+        let classes = settings.classes;
+        let name = |c: usize| settings.class_names.get(c).map_or("", String::as_str);
+        let mut text = String::from("item,class,name,probability");
+        if self.all_classes {
+            for c in 0..classes {
+                text.push_str(&format!(",{}", field(&format!("p_{c}_{}", name(c)))));
+            }
+        }
+        text.push('\n');
         for chunk in items.chunks(256) {
             let batch: Vec<Image> = chunk.iter().map(|(_, img)| input.prepare(img)).collect();
-            let probabilities = softmax(model.forward(stack_images(&batch, &device)), 1);
-            let (best, class) = probabilities.max_dim_with_indices(1);
-            let best = best
+            let probabilities = softmax(model.forward(stack_images(&batch, &device)), 1)
                 .into_data()
                 .convert::<f32>()
                 .try_into_vec::<f32>()
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let class = class
-                .into_data()
-                .convert::<i64>()
-                .try_into_vec::<i64>()
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            for (((name, _), p), c) in chunk.iter().zip(best).zip(class) {
-                let label = settings
-                    .class_names
-                    .get(c as usize)
-                    .cloned()
-                    .unwrap_or_default();
-                text.push_str(&format!("{name},{c},{label},{p:.4}\n"));
+            for ((item, _), p) in chunk.iter().zip(probabilities.chunks(classes)) {
+                // The first of equal maxima, as argmax.
+                let best = (0..classes).fold(0, |b, c| if p[c] > p[b] { c } else { b });
+                let (item, label) = (field(item), field(name(best)));
+                text.push_str(&format!("{item},{best},{label},{:.4}", p[best]));
+                if self.all_classes {
+                    for v in p {
+                        text.push_str(&format!(",{v:.4}"));
+                    }
+                }
+                text.push('\n');
             }
         }
         match &self.out {
@@ -97,5 +106,14 @@ impl PredictArgs {
             None => std::io::stdout().write_all(text.as_bytes())?,
         }
         Ok(())
+    }
+}
+
+/// `value` as one CSV field: quoted where it holds a comma, a quote or a line break.
+fn field(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\"")).into()
+    } else {
+        value.into()
     }
 }

@@ -383,6 +383,43 @@ pub fn labelled_source(
     })
 }
 
+/// Checks that `test` can score a model fine-tuned with `settings`, before any training: it is
+/// labelled, with as many classes as the training images (and the same names, where both have
+/// names).
+pub fn check_test_source(
+    settings: &FinetuneSettings,
+    test: &dyn selfsup_data::ImageSource,
+) -> Result<()> {
+    let names = test.class_names();
+    let reason = if names.is_empty() {
+        Some(format!(
+            "the test images ({}) have no labels: fine-tuning is tested on labelled images",
+            test.describe()
+        ))
+    } else if names.len() != settings.classes {
+        Some(format!(
+            "the test images ({}) have {} classes, the training images {}",
+            test.describe(),
+            names.len(),
+            settings.classes
+        ))
+    } else if !settings.class_names.is_empty() && settings.class_names != names {
+        Some(format!(
+            "the test images ({}) name their classes {names:?}, the training images {:?}",
+            test.describe(),
+            settings.class_names
+        ))
+    } else {
+        None
+    };
+    reason.map_or(Ok(()), |reason| {
+        Err(TrainError::Task {
+            method: FinetuneTask::NAME.into(),
+            reason,
+        })
+    })
+}
+
 /// Test accuracy of `model` on the images `indices` of `source`, each prepared as `input` says,
 /// in inference mode.
 pub fn classifier_accuracy(
@@ -393,6 +430,7 @@ pub fn classifier_accuracy(
 ) -> Result<f64> {
     let model = model.valid();
     let device = model.devices().into_iter().next().unwrap_or_default();
+    let classes = model.fc.weight.dims()[1];
     let (mut correct, mut total) = (0usize, 0usize);
     let indices: Vec<usize> = (0..source.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
@@ -404,6 +442,15 @@ pub fn classifier_accuracy(
                 method: FinetuneTask::NAME.into(),
                 reason: format!("test image {i} of {} has no label", source.describe()),
             })?;
+            if label >= classes {
+                return Err(TrainError::Task {
+                    method: FinetuneTask::NAME.into(),
+                    reason: format!(
+                        "test image {i} of {} has class {label}, but the model has {classes}",
+                        source.describe()
+                    ),
+                });
+            }
             images.push(input.prepare(&item.image));
             labels.push(label as i64);
         }

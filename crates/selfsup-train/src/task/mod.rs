@@ -45,7 +45,9 @@ use crate::optim::{OptimizerSpec, Optimizers};
 pub use colorization::{ColorLoss, ColorizationSettings, ColorizationTask};
 pub use context_prediction::{ContextSettings, ContextTask};
 pub use deep_cluster::{DeepClusterSettings, DeepClusterTask};
-pub use finetune::{FinetuneSettings, FinetuneTask, classifier_accuracy, labelled_source};
+pub use finetune::{
+    FinetuneSettings, FinetuneTask, check_test_source, classifier_accuracy, labelled_source,
+};
 pub use inpainting::{InpaintingSettings, InpaintingTask};
 pub use jigsaw::{JigsawSettings, JigsawTask};
 pub use rotation::RotationTask;
