@@ -1,6 +1,7 @@
 //! Checkpoints: one folder each, swapped in atomically, holding
 //! - `model.safetensors`: the weights with PyTorch names and layouts (BatchNorm `weight`/`bias`,
-//!   linear weights `[out, in]`, enum variant names left out), readable by any safetensors tool;
+//!   PReLU `weight`, linear weights `[out, in]`, enum variant names left out), readable by any
+//!   safetensors tool;
 //! - `optimizer-NAME.bpk`: each optimiser's state (Burn's burnpack record);
 //! - `task.safetensors`: what the method computed from the data, if anything;
 //! - `state.json`: the sidecar (method, resolved config, epoch, step, seed, input, networks,
@@ -15,7 +16,11 @@ use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::prelude::*;
-use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::burn_pack::Tensor as PackTensor;
+use burn::store::{
+    BurnToPyTorchAdapter, ModuleAdapter, ModuleContext, ModuleSnapshot, PyTorchToBurnAdapter,
+    SafetensorsStore,
+};
 use selfsup_data::InputSpec;
 use selfsup_models::backbone::Backbone;
 use serde::{Deserialize, Serialize};
@@ -179,6 +184,40 @@ fn sibling(dir: &Path, prefix: &str) -> PathBuf {
     dir.with_file_name(format!("{prefix}{name}"))
 }
 
+/// PyTorch's `nn.PReLU` calls its slope `weight` where Burn's `PRelu` says `alpha`, and
+/// burn-store's PyTorch adapters rename only normalisation parameters: this renames the slope
+/// when saving and finds it under the PyTorch name when loading (SRGAN's generator).
+#[derive(Clone, Copy, Debug)]
+struct PReluSlope {
+    saving: bool,
+}
+
+impl PReluSlope {
+    const MODULE: &str = "Struct:PRelu";
+}
+
+impl ModuleAdapter for PReluSlope {
+    fn adapt(&self, mut tensor: PackTensor, ctx: ModuleContext<'_>) -> PackTensor {
+        // Loading hands adapters the Burn path, which must stay as it is.
+        if self.saving
+            && ctx.module_type() == Some(Self::MODULE)
+            && let Some(stem) = tensor.name.strip_suffix("alpha")
+            && (stem.is_empty() || stem.ends_with('.'))
+        {
+            tensor.name = format!("{stem}weight");
+        }
+        tensor
+    }
+
+    fn get_alternative_param_name(&self, param_name: &str, module_type: &str) -> Option<String> {
+        (module_type == Self::MODULE && param_name == "alpha").then(|| "weight".to_string())
+    }
+
+    fn clone_box(&self) -> Box<dyn ModuleAdapter> {
+        Box::new(*self)
+    }
+}
+
 /// Writes `model` (weights only) as PyTorch-style safetensors.
 pub fn save_weights<M: Module>(model: &M, path: &Path) -> Result<()> {
     // Burn keeps BatchNorm's last running-statistics update pending until the module is next
@@ -186,7 +225,7 @@ pub fn save_weights<M: Module>(model: &M, path: &Path) -> Result<()> {
     // or the file holds statistics one step old and a resumed run drifts from a straight one.
     let _ = model.valid();
     let mut store = SafetensorsStore::from_file(path)
-        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_to_adapter(BurnToPyTorchAdapter.chain(PReluSlope { saving: true }))
         .skip_enum_variants(true)
         .metadata("format", "pt")
         .metadata("producer", "selfsup")
@@ -263,7 +302,7 @@ pub fn load_weights<M: Module>(mut model: M, path: &Path, prefix: Option<&str>) 
     };
     check_finite(&bytes, path)?;
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
-        .with_from_adapter(PyTorchToBurnAdapter)
+        .with_from_adapter(PyTorchToBurnAdapter.chain(PReluSlope { saving: false }))
         .skip_enum_variants(true)
         .allow_partial(true);
     if let Some(prefix) = prefix {
