@@ -129,3 +129,64 @@ fn the_upscale_command_multiplies_the_size_and_refuses_other_checkpoints() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn the_feature_content_loss_reads_a_frozen_selfsup_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let rotation = dir.path().join("rotation");
+    Method::Rotation
+        .train(
+            &tiny_config(Method::Rotation, 1),
+            crate::rotation::sample(),
+            &flex(),
+            &options(&rotation, false),
+        )
+        .unwrap();
+    let with = |overrides: &[String]| tiny_config(Method::SuperRes, 2).with_overrides(overrides);
+    let checkpoint = format!("superres.content.checkpoint=\"{}\"", rotation.display());
+    let config = with(&[checkpoint.clone(), "superres.content.block=2".into()]).unwrap();
+    let run = dir.path().join("sr");
+    let mut opts = options(&run, false);
+    opts.data_spec = Some("photos-sample?crop=16&crops=12".into());
+    Method::SuperRes
+        .train(&config, source_of(Method::SuperRes), &flex(), &opts)
+        .unwrap();
+
+    // The SRResNet warm-up on the MSE, then the features.
+    let state = checkpoint::load_state(&run.join("checkpoints/last")).unwrap();
+    assert!(!state.history[0].train.contains_key("features"));
+    assert!(
+        state.history[1]
+            .train
+            .get("features")
+            .is_some_and(|v| *v > 0.0),
+        "{:?} {:?}",
+        state.history[1].train,
+        state.config.method
+    );
+    assert!(state.history[1].train.contains_key("mse"));
+
+    // The rotation backbone rode along unchanged, running statistics included.
+    let source = checkpoint::resolve(&checkpoint::checkpoint_dir(&rotation)).unwrap();
+    let theirs = crate::testutil::tensors(&source.join(checkpoint::MODEL_FILE));
+    let ours = crate::testutil::tensors(&run.join("checkpoints/last").join(checkpoint::MODEL_FILE));
+    let mut compared = 0;
+    for (name, bytes) in &theirs {
+        if let Some(rest) = name.strip_prefix("backbone.") {
+            assert_eq!(&ours[&format!("content.backbone.{rest}")], bytes, "{name}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 8, "two conv-BN blocks: {compared} tensors");
+
+    let err = Method::SuperRes
+        .train(
+            &with(&[checkpoint, "superres.content.block=9".into()]).unwrap(),
+            source_of(Method::SuperRes),
+            &flex(),
+            &options(&dir.path().join("bad"), false),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("superres.content.block"), "{err}");
+}

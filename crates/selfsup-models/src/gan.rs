@@ -201,11 +201,18 @@ pub trait Adversarial: PretextModel + Sized {
     /// The discriminator.
     fn discriminator(&self) -> &Discriminator;
 
-    /// Both networks, to be stepped apart.
-    fn into_parts(self) -> (Self::Generator, Discriminator);
+    /// The model with its generator replaced by `step`'s result (an optimiser step), the
+    /// rest untouched.
+    fn map_generator<E>(
+        self,
+        step: impl FnOnce(Self::Generator) -> Result<Self::Generator, E>,
+    ) -> Result<Self, E>;
 
-    /// The pair back together.
-    fn from_parts(generator: Self::Generator, discriminator: Discriminator) -> Self;
+    /// The model with its discriminator replaced by `step`'s result.
+    fn map_discriminator<E>(
+        self,
+        step: impl FnOnce(Discriminator) -> Result<Discriminator, E>,
+    ) -> Result<Self, E>;
 }
 
 /// The generator's loss with the discriminator's verdicts, no update: `adversarial` (the

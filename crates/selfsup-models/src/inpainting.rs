@@ -188,15 +188,24 @@ impl Adversarial for Inpainter {
         &self.discriminator
     }
 
-    fn into_parts(self) -> (ContextEncoder, Discriminator) {
-        (self.generator, self.discriminator)
+    fn map_generator<E>(
+        self,
+        step: impl FnOnce(ContextEncoder) -> Result<ContextEncoder, E>,
+    ) -> Result<Self, E> {
+        Ok(Self {
+            generator: step(self.generator)?,
+            ..self
+        })
     }
 
-    fn from_parts(generator: ContextEncoder, discriminator: Discriminator) -> Self {
-        Self {
-            generator,
-            discriminator,
-        }
+    fn map_discriminator<E>(
+        self,
+        step: impl FnOnce(Discriminator) -> Result<Discriminator, E>,
+    ) -> Result<Self, E> {
+        Ok(Self {
+            discriminator: step(self.discriminator)?,
+            ..self
+        })
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod backbone;
 mod classifier;
 mod colorization;
+mod content;
 mod context_prediction;
 pub mod gan;
 mod inpainting;
@@ -26,6 +27,7 @@ pub use colorization::{
     AB_SCALE, ColorTarget, ColorizationBatch, Colorizer, ColorizerConfig, annealed_mean,
     rebalanced_cross_entropy,
 };
+pub use content::{ContentNetwork, ContentNetworkConfig};
 pub use context_prediction::{ContextBatch, ContextNet, ContextNetConfig};
 pub use inpainting::{ContextEncoder, Inpainter, InpainterConfig, InpaintingBatch, UpBlock};
 pub use jigsaw::{JigsawBatch, JigsawNet, JigsawNetConfig};

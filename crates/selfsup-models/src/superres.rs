@@ -1,13 +1,14 @@
 //! SRGAN (Ledig et al. 2017): the SRResNet generator (a residual trunk at the low resolution, a
 //! long skip, sub-pixel convolution stages that upsample by 2 or 3, a 9x9 convolution to the
-//! image) and SRGAN's discriminator, trained on MSE (the SRResNet warm-up) and then MSE plus the
-//! adversarial loss.
+//! image) and SRGAN's discriminator, trained on MSE (the SRResNet warm-up) and then MSE, or a
+//! frozen network's features ([`ContentNetwork`]), plus the adversarial loss.
 
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig, PixelShuffle, PixelShuffleConfig};
 use burn::prelude::*;
 
 use crate::backbone::{Backbone, BackboneConfig, same_conv};
+use crate::content::{ContentNetwork, ContentNetworkConfig};
 use crate::gan::{Adversarial, Discriminator, DiscriminatorConfig, Generated, judge};
 use crate::pretext_model::{PretextModel, StepOutput};
 
@@ -32,6 +33,9 @@ pub struct SrGanConfig {
     pub scale: usize,
     /// The discriminator, sized for the high-resolution crops.
     pub discriminator: DiscriminatorConfig,
+    /// The network whose features compare the upsampled image with the original, with the
+    /// weight of that loss; `None`: the content loss is the MSE.
+    pub content: Option<(ContentNetworkConfig, f64)>,
 }
 
 impl SrGanConfig {
@@ -58,6 +62,8 @@ impl SrGanConfig {
                 out: same_conv(c, self.channels, 9, true, device),
             },
             discriminator: self.discriminator.init(device),
+            content: self.content.as_ref().map(|(c, _)| c.init(device)),
+            content_weight: self.content.as_ref().map_or(1.0, |(_, w)| *w),
         })
     }
 }
@@ -113,6 +119,11 @@ pub struct SrGan {
     pub generator: SrResNet,
     /// Judges high-resolution images real or generated.
     pub discriminator: Discriminator,
+    /// The frozen network of the feature content loss, if the run uses one.
+    pub content: Option<ContentNetwork>,
+    /// The weight of the feature content loss.
+    #[module(skip)]
+    pub content_weight: f64,
 }
 
 /// Low-resolution images with their originals.
@@ -127,14 +138,25 @@ pub struct SuperResBatch {
 impl Adversarial for SrGan {
     type Generator = SrResNet;
 
-    /// MSE against the original; the discriminator judges the upsampled image.
+    /// MSE against the original, or with a content network, the weighted squared distance of
+    /// its features (`features`; the MSE is still reported); the discriminator judges the
+    /// upsampled image.
     fn generate(&self, batch: &SuperResBatch) -> Generated {
         let predicted = self.generator.forward(batch.low.clone());
         let mse = (predicted.clone() - batch.high.clone())
             .powi_scalar(2)
             .mean();
+        let content = match &self.content {
+            None => StepOutput::new(mse.clone()).with("mse", mse),
+            Some(network) => {
+                let features = network.loss(predicted.clone(), batch.high.clone());
+                StepOutput::new(features.clone().mul_scalar(self.content_weight))
+                    .with("mse", mse)
+                    .with("features", features)
+            }
+        };
         Generated {
-            content: StepOutput::new(mse.clone()).with("mse", mse),
+            content,
             fake: predicted,
             real: batch.high.clone(),
         }
@@ -144,15 +166,24 @@ impl Adversarial for SrGan {
         &self.discriminator
     }
 
-    fn into_parts(self) -> (SrResNet, Discriminator) {
-        (self.generator, self.discriminator)
+    fn map_generator<E>(
+        self,
+        step: impl FnOnce(SrResNet) -> Result<SrResNet, E>,
+    ) -> Result<Self, E> {
+        Ok(Self {
+            generator: step(self.generator)?,
+            ..self
+        })
     }
 
-    fn from_parts(generator: SrResNet, discriminator: Discriminator) -> Self {
-        Self {
-            generator,
-            discriminator,
-        }
+    fn map_discriminator<E>(
+        self,
+        step: impl FnOnce(Discriminator) -> Result<Discriminator, E>,
+    ) -> Result<Self, E> {
+        Ok(Self {
+            discriminator: step(self.discriminator)?,
+            ..self
+        })
     }
 }
 
@@ -213,6 +244,7 @@ mod tests {
                 },
                 scale,
                 discriminator: DiscriminatorConfig::srgan(3, 6 * scale, 4, 2, 16),
+                content: None,
             };
             let net = config.init(&device).unwrap();
             let y = net.generator.forward(Tensor::zeros([2, 3, 6, 6], &device));

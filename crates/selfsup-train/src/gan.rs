@@ -157,10 +157,11 @@ pub fn discriminator_half<M: Adversarial>(
         ("d_fake_acc", judged_right(on_fake, false)),
     ];
     let grads = loss.backward();
-    let (generator, discriminator) = model.into_parts();
-    let grads = GradientsParams::from_grads(grads, &discriminator);
-    let discriminator = optimizers.step(DISCRIMINATOR, discriminator, grads)?;
-    Ok((M::from_parts(generator, discriminator), verdicts))
+    let model = model.map_discriminator(|discriminator| {
+        let grads = GradientsParams::from_grads(grads, &discriminator);
+        optimizers.step(DISCRIMINATOR, discriminator, grads)
+    })?;
+    Ok((model, verdicts))
 }
 
 /// The generator's update on its own loss (`output.loss`) plus, given `(fake, weight)`, weight
@@ -179,10 +180,11 @@ pub fn generator_half<M: Adversarial>(
         output = output.with("adversarial", loss);
     }
     let grads = output.loss.backward();
-    let (generator, discriminator) = model.into_parts();
-    let grads = GradientsParams::from_grads(grads, &generator);
-    let generator = optimizers.step(GENERATOR, generator, grads)?;
-    Ok((M::from_parts(generator, discriminator), output))
+    let model = model.map_generator(|generator| {
+        let grads = GradientsParams::from_grads(grads, &generator);
+        optimizers.step(GENERATOR, generator, grads)
+    })?;
+    Ok((model, output))
 }
 
 /// Share of real and of generated images above which the discriminator is said to have won.

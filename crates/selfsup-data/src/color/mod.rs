@@ -21,6 +21,9 @@ const RGB_TO_XYZ: [[f32; 3]; 3] = [
     [0.212_672_9, 0.715_152_2, 0.072_175_0],
     [0.019_333_9, 0.119_192_0, 0.950_304_1],
 ];
+/// Relative luminance Y of linear sRGB: the middle row of [`RGB_TO_XYZ`] (CIE L depends on Y
+/// alone).
+pub const LUMINANCE: [f32; 3] = RGB_TO_XYZ[1];
 /// XYZ -> sRGB (linear), the inverse of [`RGB_TO_XYZ`].
 #[allow(clippy::excessive_precision)]
 const XYZ_TO_RGB: [[f32; 3]; 3] = [
@@ -28,8 +31,8 @@ const XYZ_TO_RGB: [[f32; 3]; 3] = [
     [-0.969_266_0, 1.876_010_8, 0.041_556_0],
     [0.055_643_4, -0.204_025_9, 1.057_225_2],
 ];
-/// CIE's epsilon: (6/29)^3, below which f(t) is linear.
-const DELTA: f32 = 6.0 / 29.0;
+/// CIE's delta: f(t) is linear below delta^3.
+pub const DELTA: f32 = 6.0 / 29.0;
 
 fn srgb_to_linear(c: f32) -> f32 {
     if c <= 0.040_45 {

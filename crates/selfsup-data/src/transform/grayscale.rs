@@ -3,7 +3,7 @@
 use crate::image::Image;
 
 /// ITU-R BT.601 luma weights, the ones PIL's `convert("L")` and torchvision use.
-const LUMA: [f32; 3] = [0.299, 0.587, 0.114];
+pub const LUMA: [f32; 3] = [0.299, 0.587, 0.114];
 
 /// Converts to one channel: RGB gives BT.601 luma, other channel counts give the mean.
 pub fn grayscale(img: &Image) -> Image {

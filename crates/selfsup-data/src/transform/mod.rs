@@ -12,7 +12,7 @@ mod sobel;
 pub use color_jitter::ColorJitter;
 pub use crop::{center_crop, crop, random_crop};
 pub use geometry::{hflip, rot90};
-pub use grayscale::grayscale;
+pub use grayscale::{LUMA, grayscale};
 pub use normalize::normalize_per_image;
 pub use resize::{Filter, resize};
 pub use sobel::sobel;

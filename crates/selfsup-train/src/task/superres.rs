@@ -1,7 +1,11 @@
 //! Super-resolution with SRGAN (Ledig et al. 2017): bicubic-downsampled crops in, the originals
 //! out; SRResNet trained on MSE for `gan.warmup_epochs`, then with the adversarial loss through
-//! the shared GAN step. The generator's trunk and the discriminator's convolutions are what
-//! downstream tasks probe.
+//! the shared GAN step, its content loss the MSE or, as the paper's VGG loss, the distance
+//! between a frozen network's features (`[superres.content]`: a selfsup checkpoint in VGG19's
+//! place). The generator's trunk and the discriminator's convolutions are what downstream tasks
+//! probe.
+
+use std::path::PathBuf;
 
 use burn::prelude::*;
 use selfsup_data::Image;
@@ -9,17 +13,21 @@ use selfsup_data::pretext::{SuperResGenerator, SuperResSample, downsample};
 use selfsup_data::transform::{Filter, crop, resize};
 use selfsup_models::backbone::BackboneConfig;
 use selfsup_models::gan::DiscriminatorConfig;
-use selfsup_models::{SrGan, SrGanConfig, SrResNet, SuperResBatch, upsampling_stages};
+use selfsup_models::{
+    ContentNetworkConfig, SrGan, SrGanConfig, SrResNet, SuperResBatch, upsampling_stages,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::stack_images;
+use crate::checkpoint::{self, MODEL_FILE};
 use crate::config::{TrainConfig, invalid};
 use crate::error::{Result, TrainError};
 use crate::gan::{self, GanSettings};
 use crate::metrics::EpochRecord;
 use crate::optim::{OptimizerSpec, Optimizers};
 use crate::task::{
-    Best, MethodSettings, Network, PretextTask, Setup, StepInfo, Translation, penultimate_block,
+    Best, EpochStart, MethodSettings, Network, PretextTask, Setup, StepInfo, TaskData, Translation,
+    penultimate_block,
 };
 
 /// The `[superres]` section.
@@ -45,6 +53,45 @@ pub struct SuperResSettings {
     /// The adversarial part: its weight (the paper: 1e-3), the SRResNet warm-up in epochs, the
     /// discriminator's optimiser.
     pub gan: GanSettings,
+    /// The feature content loss of the adversarial phase (default: none, the MSE).
+    pub content: ContentSettings,
+}
+
+/// The `[superres.content]` section: SRGAN's VGG loss with a selfsup network in VGG19's place.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContentSettings {
+    /// A selfsup run (its best checkpoint, else its last) or checkpoint folder whose network's
+    /// features make the content loss from the adversarial phase on; without one the content
+    /// loss is the MSE throughout.
+    pub checkpoint: Option<PathBuf>,
+    /// The checkpoint's network (default: its first).
+    pub network: Option<String>,
+    /// The block whose activations are compared, from 1 (default: the network's
+    /// representation block; the paper: VGG19's last convolutional block, `phi_5,4`).
+    pub block: Option<usize>,
+    /// The loss's weight against the adversarial loss (the paper scales VGG features by
+    /// 1/12.75, which is a weight of about 0.006 on their squared distance).
+    pub weight: f64,
+}
+
+impl Default for ContentSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint: None,
+            network: None,
+            block: None,
+            weight: 1.0,
+        }
+    }
+}
+
+/// The content network a run uses: its architecture and where its weights are.
+#[derive(Clone, Debug)]
+struct ContentSource {
+    config: ContentNetworkConfig,
+    weights: PathBuf,
+    prefix: String,
 }
 
 impl Default for SuperResSettings {
@@ -68,6 +115,7 @@ impl Default for SuperResSettings {
                 },
                 ..GanSettings::default()
             },
+            content: ContentSettings::default(),
         }
     }
 }
@@ -90,6 +138,12 @@ impl MethodSettings for SuperResSettings {
                 return Err(invalid(key, "must be positive"));
             }
         }
+        if !(self.content.weight.is_finite() && self.content.weight > 0.0) {
+            return Err(invalid(
+                "superres.content.weight",
+                format!("{} is not a finite number > 0", self.content.weight),
+            ));
+        }
         if self.tile < 4 * self.scale {
             return Err(invalid(
                 "superres.tile",
@@ -106,6 +160,8 @@ pub struct SuperResTask {
     settings: SuperResSettings,
     setup: Setup,
     model: SrGanConfig,
+    /// The feature content loss's network, if the run has one.
+    content: Option<ContentSource>,
 }
 
 impl SuperResTask {
@@ -114,6 +170,37 @@ impl SuperResTask {
             method: Self::NAME.into(),
             reason: reason.into(),
         }
+    }
+
+    /// The network `settings` names for the feature content loss, read from its checkpoint.
+    fn content_source(settings: &ContentSettings) -> Result<Option<ContentSource>> {
+        let Some(path) = &settings.checkpoint else {
+            return Ok(None);
+        };
+        let dir = checkpoint::checkpoint_dir(path);
+        let state = checkpoint::load_state(&dir)?;
+        let network = state.network(settings.network.as_deref())?;
+        let blocks = network.backbone.blocks();
+        let block = match settings.block {
+            None => network.block,
+            Some(b) if (1..=blocks).contains(&b) => b - 1,
+            Some(b) => {
+                return Err(invalid(
+                    "superres.content.block",
+                    format!("{b}: the network has blocks 1 to {blocks}"),
+                ));
+            }
+        };
+        Ok(Some(ContentSource {
+            config: ContentNetworkConfig {
+                backbone: network.backbone.clone(),
+                channels: network.input.image_channels,
+                preprocess: network.input.preprocess,
+                block,
+            },
+            weights: checkpoint::resolve(&dir)?.join(MODEL_FILE),
+            prefix: network.prefix.clone(),
+        }))
     }
 
     /// The upsampling factor.
@@ -208,9 +295,11 @@ impl PretextTask for SuperResTask {
         discriminator
             .validate()
             .map_err(|reason| invalid("superres.discriminator_pairs", reason))?;
+        let content = Self::content_source(&settings.content)?;
         Ok(Self {
             settings: settings.clone(),
             setup: setup.clone(),
+            content: content.clone(),
             model: SrGanConfig {
                 channels,
                 trunk: BackboneConfig::Residual {
@@ -219,6 +308,7 @@ impl PretextTask for SuperResTask {
                 },
                 scale,
                 discriminator,
+                content: content.map(|c| (c.config, settings.content.weight)),
             },
         })
     }
@@ -255,8 +345,34 @@ impl PretextTask for SuperResTask {
         self.settings.gan.optimizers(train)
     }
 
+    /// Before the first epoch of a fresh run: the content network's pretrained weights (a
+    /// resumed run has them in its checkpoint).
+    fn on_epoch_start(
+        &mut self,
+        mut model: SrGan,
+        epoch: usize,
+        _data: &TaskData<'_>,
+    ) -> Result<EpochStart<SrGan>> {
+        if let (0, Some(source)) = (epoch, &self.content)
+            && let Some(network) = model.content.take()
+        {
+            let backbone =
+                checkpoint::load_weights(network.backbone, &source.weights, Some(&source.prefix))?;
+            model.content = Some(selfsup_models::ContentNetwork {
+                backbone,
+                ..network
+            });
+        }
+        Ok(EpochStart::unchanged(model))
+    }
+
     fn step_metrics(&self) -> Vec<&'static str> {
-        [&["mse"][..], &gan::METRICS].concat()
+        let features: &[&str] = if self.content.is_some() {
+            &["features"]
+        } else {
+            &[]
+        };
+        [&["mse"][..], features, &gan::METRICS].concat()
     }
 
     /// The lowest MSE on the held-out crops.
@@ -291,7 +407,20 @@ impl PretextTask for SuperResTask {
         optimizers: &mut Optimizers,
         step: StepInfo,
     ) -> Result<(SrGan, selfsup_models::StepOutput)> {
-        gan::step(model, batch, optimizers, &self.settings.gan, step)
+        // SRResNet's warm-up trains on the MSE; the feature loss starts with the adversarial
+        // phase, as SRGAN starts from the MSE-trained SRResNet.
+        let mut model = model;
+        let warming_up = step.epoch < self.settings.gan.warmup_epochs;
+        let content = if warming_up {
+            model.content.take()
+        } else {
+            None
+        };
+        let (mut model, output) = gan::step(model, batch, optimizers, &self.settings.gan, step)?;
+        if content.is_some() {
+            model.content = content;
+        }
+        Ok((model, output))
     }
 
     fn epoch_notes(&self, history: &[EpochRecord], latest: &EpochRecord) -> Vec<String> {
