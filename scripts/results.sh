@@ -10,8 +10,10 @@
 #   DATA="photos?crops=4000" SET='colorization.loss="l2"' scripts/results.sh colorization
 #   scripts/results.sh supervised          # the supervised upper bound (below)
 #
-# DATA is what the method pretrains on (default: full Fashion-MNIST); SET is one more
-# `--set KEY=VALUE` for the new run. The probes always read full Fashion-MNIST.
+# DATA is what the method pretrains on (default: full Fashion-MNIST); SET holds more
+# `--set KEY=VALUE` for the new run, one a line. The probes always read full Fashion-MNIST;
+# NETWORK names the checkpoint's network they read (default: its first), whose evaluation and
+# rows then go to files named after it.
 #
 # A run folder already holding a finished run is evaluated again without retraining; one holding
 # an unfinished run is resumed.
@@ -37,7 +39,13 @@ esac
 EPOCHS=${EPOCHS:-$DEFAULT_EPOCHS}
 RUN=${RUN:-runs/$METHOD-fmnist}
 DATA=${DATA:-fashion-mnist}
-EXTRA=(); [ -n "${SET:-}" ] && EXTRA=(--set "$SET")
+EXTRA=()
+while IFS= read -r line; do
+    [ -n "$line" ] && EXTRA+=(--set "$line")
+done <<< "${SET:-}"
+NETWORK=${NETWORK:-}
+NAMED=(); [ -n "$NETWORK" ] && NAMED=(--network "$NETWORK")
+TAG=${NETWORK:+$NETWORK-}
 cargo build --release --quiet
 BIN=target/release/selfsup
 
@@ -68,24 +76,27 @@ fi
 for init in pretrained random; do
     flag=""; [ "$init" = random ] && flag="--random-init"
     # One pass over the images per backbone: every block, three protocols.
-    $BIN eval knn linear few --checkpoint "$RUN" --data fashion-mnist $flag --all-blocks \
-        > "$RUN/eval-$init.txt"
+    $BIN eval knn linear few --checkpoint "$RUN" "${NAMED[@]}" --data fashion-mnist $flag \
+        --all-blocks > "$RUN/eval-$TAG$init.txt"
 done
 
 # Side by side: pretrained / random init for each protocol, one row per block.
-python3 - "$RUN" "$METHOD" <<'PY' | tee "$RUN/rows.md"
+python3 - "$RUN" "$METHOD" "$NETWORK" <<'PY' | tee "$RUN/rows$([ -n "$NETWORK" ] && echo "-$NETWORK").md"
 import json, re, sys
-run, method = sys.argv[1], sys.argv[2]
+run, method, network = sys.argv[1], sys.argv[2], sys.argv[3]
+tag = f"{network}-" if network else ""
 acc = {}
 for init in ("pretrained", "random"):
-    for line in open(f"{run}/eval-{init}.txt"):
+    for line in open(f"{run}/eval-{tag}{init}.txt"):
         m = re.search(r"accuracy ([0-9.]+)%.*block (\d+) global", line)
         proto = "knn" if line.startswith("k-NN") else "few" if "labels per class" in line else "lin"
         acc[(int(m.group(2)), proto, init)] = float(m.group(1))
 state = json.load(open(f"{run}/checkpoints/last/state.json"))
 seconds = sum(r["seconds"] for r in state["history"])
 pretext = state["history"][-1].get("val", {}).get("accuracy")
-default = state["networks"][0]["block"] + 1
+default = next(n for n in state["networks"] if network in ("", n["name"]))["block"] + 1
+if network:
+    method = f"{method} ({network})"
 blocks = sorted({b for b, _, _ in acc})
 for b in blocks:
     cells = " | ".join(f"{acc[(b, p, 'pretrained')]:.2f} / {acc[(b, p, 'random')]:.2f}" for p in ("knn", "lin", "few"))

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Super-resolution's measurements (docs/methods/superres.md, docs/results.md): SRGAN x4 with the
+# pixel MSE as its content loss (the paper's SRGAN-MSE) and with the feature loss on the RotNet
+# run's backbone (the paper's VGG loss, a selfsup network in VGG19's place), each pretrained on
+# 48 px crops of the 9 training photos of Debian's mate-backgrounds for one epoch of SRResNet
+# warm-up (MSE alone) and one adversarial epoch, then
+#   - crops of the 3 held-out photos downsampled x4 and upsampled again, scored beside bicubic
+#     upsampling (PSNR, SSIM) after the SRResNet phase (the epoch-1 checkpoint) and after the
+#     adversarial one, with galleries;
+#   - both probed networks, the generator's trunk and the discriminator's convolutions, on full
+#     Fashion-MNIST like every other method (scripts/results.sh).
+#
+#   apt-get install mate-backgrounds dataset-fashion-mnist
+#   scripts/results.sh rotation             # the content network of the `features` variant
+#   scripts/superres.sh                     # resumes unfinished runs, re-evaluates finished ones
+#   VARIANTS=mse DATA="photos?crop=48&crops=1000" scripts/superres.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DATA=${DATA:-photos?crop=48&crops=2000}
+export EPOCHS=${EPOCHS:-2}
+TEST=${TEST:-photos:test?crop=96&crops=100}
+for variant in ${VARIANTS:-mse features}; do
+    set="train.checkpoint_every=1"
+    [ "$variant" = features ] && set+=$'\nsuperres.content.checkpoint="runs/rotation-fmnist"'
+    run=runs/superres-$variant
+    RUN=$run SET="$set" scripts/results.sh superres
+    RUN=$run NETWORK=discriminator scripts/results.sh superres
+    for phase in srresnet srgan; do
+        ckpt=$run/checkpoints/last; [ "$phase" = srresnet ] && ckpt=$run/checkpoints/epoch-0001
+        target/release/selfsup eval image --checkpoint "$ckpt" --data "$TEST" \
+            --gallery "$run/gallery-$phase.png" | tee "$run/eval-image-$phase.txt"
+    done
+done
