@@ -189,6 +189,34 @@ pub struct Generated {
     pub real: Tensor<4>,
 }
 
+/// Implements [`Adversarial::map_generator`] and [`Adversarial::map_discriminator`] inside an
+/// `impl Adversarial` block, for a model whose networks are its fields `generator` (of type
+/// `$generator`) and `discriminator`; other fields ride along.
+macro_rules! map_networks {
+    ($generator:ty) => {
+        fn map_generator<E>(
+            self,
+            step: impl FnOnce($generator) -> Result<$generator, E>,
+        ) -> Result<Self, E> {
+            Ok(Self {
+                generator: step(self.generator)?,
+                ..self
+            })
+        }
+
+        fn map_discriminator<E>(
+            self,
+            step: impl FnOnce(Discriminator) -> Result<Discriminator, E>,
+        ) -> Result<Self, E> {
+            Ok(Self {
+                discriminator: step(self.discriminator)?,
+                ..self
+            })
+        }
+    };
+}
+pub(crate) use map_networks;
+
 /// A generator and a [`Discriminator`] trained against each other: what the shared GAN step
 /// needs to run both halves and to step each network with its own optimiser.
 pub trait Adversarial: PretextModel + Sized {

@@ -10,7 +10,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
 use crate::backbone::{Backbone, BackboneConfig};
-use crate::gan::{Adversarial, Discriminator, DiscriminatorConfig, Generated, judge};
+use crate::gan::{Adversarial, Discriminator, DiscriminatorConfig, Generated, judge, map_networks};
 use crate::pretext_model::{PretextModel, StepOutput};
 
 /// Configuration to create an [`Inpainter`] using the [init function](InpainterConfig::init).
@@ -188,25 +188,7 @@ impl Adversarial for Inpainter {
         &self.discriminator
     }
 
-    fn map_generator<E>(
-        self,
-        step: impl FnOnce(ContextEncoder) -> Result<ContextEncoder, E>,
-    ) -> Result<Self, E> {
-        Ok(Self {
-            generator: step(self.generator)?,
-            ..self
-        })
-    }
-
-    fn map_discriminator<E>(
-        self,
-        step: impl FnOnce(Discriminator) -> Result<Discriminator, E>,
-    ) -> Result<Self, E> {
-        Ok(Self {
-            discriminator: step(self.discriminator)?,
-            ..self
-        })
-    }
+    map_networks!(ContextEncoder);
 }
 
 impl PretextModel for Inpainter {

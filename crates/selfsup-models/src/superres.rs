@@ -9,7 +9,7 @@ use burn::prelude::*;
 
 use crate::backbone::{Backbone, BackboneConfig, same_conv};
 use crate::content::{ContentNetwork, ContentNetworkConfig};
-use crate::gan::{Adversarial, Discriminator, DiscriminatorConfig, Generated, judge};
+use crate::gan::{Adversarial, Discriminator, DiscriminatorConfig, Generated, judge, map_networks};
 use crate::pretext_model::{PretextModel, StepOutput};
 
 /// The factors one sub-pixel stage upsamples by, for an overall `scale` (2, 3, 4 or 8): twos,
@@ -166,25 +166,7 @@ impl Adversarial for SrGan {
         &self.discriminator
     }
 
-    fn map_generator<E>(
-        self,
-        step: impl FnOnce(SrResNet) -> Result<SrResNet, E>,
-    ) -> Result<Self, E> {
-        Ok(Self {
-            generator: step(self.generator)?,
-            ..self
-        })
-    }
-
-    fn map_discriminator<E>(
-        self,
-        step: impl FnOnce(Discriminator) -> Result<Discriminator, E>,
-    ) -> Result<Self, E> {
-        Ok(Self {
-            discriminator: step(self.discriminator)?,
-            ..self
-        })
-    }
+    map_networks!(SrResNet);
 }
 
 impl PretextModel for SrGan {
