@@ -270,3 +270,45 @@ fn a_run_needs_a_folder_to_write_or_to_resume() {
         );
     }
 }
+
+#[test]
+fn render_writes_whole_folders_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scenes");
+    let out_s = out.to_str().unwrap();
+    let run = |extra: &[&str]| selfsup(&[&["render", "--out", out_s][..], extra].concat());
+    let done = run(&["--count", "3", "--size", "24", "--seed", "5"]);
+    assert!(done.status.success(), "{}", text(&done).1);
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 15, "{names:?}");
+    assert_eq!(names[0], "000005-contours.png");
+    let depth = image::open(out.join("000007-depth.png")).unwrap();
+    assert_eq!(depth.color(), image::ColorType::L16);
+
+    // Bad input: nothing written, nothing overwritten, no stray staging folder.
+    let again = run(&["--count", "1"]);
+    assert!(
+        text(&again).1.contains("is not empty"),
+        "{}",
+        text(&again).1
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+    for (args, says) in [
+        (&["--count", "0"][..], "nothing to render"),
+        (&["--size", "0"][..], "4096"),
+        (&["--size", "5000"][..], "4096"),
+    ] {
+        let failed = run(args);
+        assert!(!failed.status.success());
+        assert!(
+            text(&failed).1.contains(says),
+            "{args:?}: {}",
+            text(&failed).1
+        );
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -12,6 +12,7 @@ mod image_eval;
 mod inpaint;
 mod jigsaw;
 mod predict;
+mod render;
 mod show;
 mod train;
 mod upscale;
@@ -51,6 +52,8 @@ enum Command {
     Inpaint(inpaint::InpaintArgs),
     /// Upsample images with a super-resolution checkpoint (PNGs, any size).
     Upscale(upscale::UpscaleArgs),
+    /// Render random room scenes: colour, depth, normals, contours and instance PNGs.
+    Render(render::RenderArgs),
     /// List the backends this build includes and check that each one starts.
     Backends,
     /// Jigsaw tools: permutation sets.
@@ -73,6 +76,7 @@ impl Cli {
             Command::Colorize(args) => args.run(),
             Command::Inpaint(args) => args.run(),
             Command::Upscale(args) => args.run(),
+            Command::Render(args) => args.run(),
             Command::Backends => backends::run(),
             Command::Jigsaw(command) => command.run(),
         }

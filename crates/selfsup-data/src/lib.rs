@@ -11,6 +11,7 @@
 //! - [`gallery`]: picture grids of generated samples.
 //! - [`quality`]: image-to-image metrics (PSNR, SSIM, colour errors).
 //! - [`pretext`]: the pretext generators, pure functions of (config, image, seeded RNG).
+//! - [`render`]: a procedural renderer of room scenes with depth, normals and contours.
 //!
 //! ```
 //! use selfsup_data::{ImageSource, Split, bundled_sample, transform};
@@ -31,6 +32,7 @@ mod image;
 mod input;
 pub mod pretext;
 pub mod quality;
+pub mod render;
 pub mod source;
 pub mod transform;
 
