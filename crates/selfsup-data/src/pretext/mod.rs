@@ -13,6 +13,7 @@ mod labelled;
 mod permutation;
 mod rotation;
 mod superres;
+mod synthetic;
 
 pub use colorization::{
     ColorizationConfig, ColorizationGenerator, ColorizationSample, colourise, lab_image,
@@ -33,6 +34,7 @@ pub use labelled::{AugmentConfig, LabelledGenerator, LabelledSample, uniform_ove
 pub use permutation::{ALL_PERMUTATIONS, Permutation, PermutationSet, TILES};
 pub use rotation::{RotationConfig, RotationGenerator, RotationSample};
 pub use superres::{SuperResGenerator, SuperResSample, downsample};
+pub use synthetic::{HELD_OUT, SyntheticGenerator, SyntheticSample};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
