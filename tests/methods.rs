@@ -55,6 +55,14 @@ pub fn tiny_config(method: Method, epochs: usize) -> RunConfig {
                     .into(),
             );
         }
+        Method::Synthetic => {
+            overrides.push("train.image_size=16".into());
+            overrides.push(
+                "synthetic={decoder_width=4, discriminator_width=4, discriminator_hidden=8, \
+                 baseline_scenes=4}"
+                    .into(),
+            );
+        }
         Method::Finetune => {
             overrides.push("finetune.steps=12".into());
             // Its default warm-up spans the first epoch, which a few steps never leave.

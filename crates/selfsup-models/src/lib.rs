@@ -20,6 +20,7 @@ mod jigsaw;
 mod pretext_model;
 mod rotation;
 mod superres;
+mod synthetic;
 mod towers;
 
 pub use classifier::{Classifier, ClassifierConfig, LabelledBatch};
@@ -34,4 +35,8 @@ pub use jigsaw::{JigsawBatch, JigsawNet, JigsawNetConfig};
 pub use pretext_model::{PretextModel, StepOutput, accuracy, classification_step};
 pub use rotation::{RotNet, RotNetConfig, RotationBatch};
 pub use superres::{SrGan, SrGanConfig, SrResNet, SubPixel, SuperResBatch, upsampling_stages};
+pub use synthetic::{
+    DepthLoss, MultiTaskLoss, MultiTaskNet, Predictions, SyntheticBatch, SyntheticNet,
+    SyntheticNetConfig, TaskWeights, balanced_bce,
+};
 pub use towers::towers;

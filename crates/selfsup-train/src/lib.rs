@@ -64,7 +64,7 @@ pub use run::{show, train_method};
 pub use schedule::{PlanSegment, SchedulePlan, learning_rate};
 pub use task::{
     ColorizationTask, ContextTask, DeepClusterTask, FinetuneTask, InpaintingTask, JigsawTask,
-    PretextTask, RotationTask, Setup, SuperResTask,
+    PretextTask, RotationTask, Setup, SuperResTask, SyntheticTask,
 };
 pub use trainer::{
     HoldOut, RunOptions, Trained, describe, image_spec, run_config, setup, split_indices, train,

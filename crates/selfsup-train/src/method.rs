@@ -229,6 +229,8 @@ methods! {
     Inpainting => crate::task::inpainting::InpaintingTask,
     /// Super-resolution with SRGAN (Ledig et al. 2017).
     SuperRes => crate::task::superres::SuperResTask,
+    /// Synthetic imagery with domain adaptation (Ren & Lee 2018).
+    Synthetic => crate::task::synthetic::SyntheticTask,
     /// Supervised fine-tuning of a pretrained backbone on labelled images (`selfsup finetune`).
     Finetune => crate::task::finetune::FinetuneTask,
 }

@@ -34,7 +34,7 @@ pub use labelled::{AugmentConfig, LabelledGenerator, LabelledSample, uniform_ove
 pub use permutation::{ALL_PERMUTATIONS, Permutation, PermutationSet, TILES};
 pub use rotation::{RotationConfig, RotationGenerator, RotationSample};
 pub use superres::{SuperResGenerator, SuperResSample, downsample};
-pub use synthetic::{HELD_OUT, SyntheticGenerator, SyntheticSample};
+pub use synthetic::{DenseScores, HELD_OUT, SyntheticGenerator, SyntheticSample, mean_map_scores};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;

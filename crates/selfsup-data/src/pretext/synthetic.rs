@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use crate::error::{DataError, Result};
 use crate::image::Image;
 use crate::pretext::PretextGenerator;
-use crate::render::{Scene, SceneConfig, render};
+use crate::render::{Rendering, Scene, SceneConfig, render};
 use crate::transform::grayscale;
 
 /// Scene seeds with this bit set are held out: training draws only seeds without it.
@@ -106,6 +106,87 @@ impl PretextGenerator for SyntheticGenerator {
     }
 }
 
+/// Scores of dense predictions on scenes, as synthetic imagery's validation reports them: over
+/// the pixels where the scene was hit, the depth RMSE and the mean angle between normals (in
+/// degrees); over all pixels, the contour F-score (twice the correctly marked pixels over the
+/// marked ones plus the true ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DenseScores {
+    /// Root mean squared depth error.
+    pub depth_rmse: f64,
+    /// Mean angle between predicted and true normals, in degrees.
+    pub normal_angle: f64,
+    /// Contour F-score.
+    pub contour_f: f64,
+}
+
+/// The scores of the trivial predictor that outputs, for every scene, the per-pixel mean of
+/// `train` renderings' depth (over the scenes that hit the pixel) and normals (renormalised),
+/// and marks as contours the pixels whose contour frequency exceeds the threshold that scores
+/// best on those same renderings; scored on `held_out` renderings. What a network must beat.
+pub fn mean_map_scores(train: &[Rendering], held_out: &[Rendering]) -> Result<DenseScores> {
+    let Some(first) = train.first() else {
+        return Err(DataError::invalid("synthetic", "no training renderings"));
+    };
+    let n = first.instances.len();
+    let (mut depth, mut hits) = (vec![0.0f64; n], vec![0usize; n]);
+    let (mut normal, mut contour) = (vec![[0.0f64; 3]; n], vec![0.0f64; n]);
+    for r in train {
+        for k in 0..n {
+            if r.hit(k) {
+                depth[k] += f64::from(r.depth.data()[k]);
+                hits[k] += 1;
+                for (c, sum) in normal[k].iter_mut().enumerate() {
+                    *sum += f64::from(r.normals.data()[c * n + k]);
+                }
+            }
+            contour[k] += f64::from(r.contours.data()[k]) / train.len() as f64;
+        }
+    }
+    for k in 0..n {
+        depth[k] /= hits[k].max(1) as f64;
+        let length = normal[k]
+            .iter()
+            .map(|v| v * v)
+            .sum::<f64>()
+            .sqrt()
+            .max(1e-12);
+        normal[k].iter_mut().for_each(|v| *v /= length);
+    }
+    let f_score = |renderings: &[Rendering], threshold: f64| {
+        let (mut hit, mut marked, mut truth) = (0.0, 0.0, 0.0);
+        for r in renderings {
+            for (k, &t) in r.contours.data().iter().enumerate() {
+                let p = f64::from(u8::from(contour[k] > threshold));
+                (hit, marked, truth) = (hit + p * f64::from(t), marked + p, truth + f64::from(t));
+            }
+        }
+        2.0 * hit / (marked + truth).max(1.0)
+    };
+    let threshold = (1..20)
+        .map(|t| f64::from(t) / 20.0)
+        .max_by(|a, b| f_score(train, *a).total_cmp(&f_score(train, *b)))
+        .unwrap_or(0.5);
+    let (mut squared, mut angle, mut count) = (0.0f64, 0.0f64, 0usize);
+    for r in held_out {
+        for k in 0..n.min(r.instances.len()) {
+            if r.hit(k) {
+                squared += (depth[k] - f64::from(r.depth.data()[k])).powi(2);
+                let cos: f64 = (0..3)
+                    .map(|c| normal[k][c] * f64::from(r.normals.data()[c * n + k]))
+                    .sum();
+                angle += cos.clamp(-1.0, 1.0).acos().to_degrees();
+                count += 1;
+            }
+        }
+    }
+    Ok(DenseScores {
+        depth_rmse: (squared / count.max(1) as f64).sqrt(),
+        normal_angle: angle / count.max(1) as f64,
+        contour_f: f_score(held_out, threshold),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +221,27 @@ mod tests {
         assert_eq!(train.picture(&c).len(), 5);
         let wide = Image::filled(1, 16, 20, 0.5).unwrap();
         assert!(train.generate(&wide, 0, &mut sample_rng(0, 0, 0)).is_err());
+    }
+
+    #[test]
+    fn the_mean_map_is_exact_on_its_own_scene_and_worse_elsewhere() {
+        let config = SceneConfig::default();
+        let scene = |seed| render(&Scene::random(&config, seed).unwrap(), 24, 24).unwrap();
+        let one = vec![scene(1)];
+        let same = mean_map_scores(&one, &one).unwrap();
+        // acos near 1 turns f32 rounding into hundredths of a degree.
+        assert!(
+            same.depth_rmse < 1e-6 && same.normal_angle < 0.05,
+            "{same:?}"
+        );
+        assert!((same.contour_f - 1.0).abs() < 1e-9, "{same:?}");
+        let train: Vec<Rendering> = (10..30).map(scene).collect();
+        let other = mean_map_scores(&train, &[scene(HELD_OUT | 3)]).unwrap();
+        assert!(
+            other.depth_rmse > 0.1 && other.normal_angle > 1.0,
+            "{other:?}"
+        );
+        assert!(other.contour_f < 1.0);
+        assert!(mean_map_scores(&[], &one).is_err());
     }
 }

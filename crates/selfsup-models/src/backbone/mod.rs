@@ -134,6 +134,23 @@ impl BackboneConfig {
         }
     }
 
+    /// Channels of the last block's output (a NIN's blocks end in 96 channels for the first,
+    /// 192 after).
+    pub fn out_channels(&self) -> usize {
+        match self {
+            BackboneConfig::ConvNet { widths } => widths.last().copied().unwrap_or(0),
+            BackboneConfig::Nin { blocks } => {
+                if *blocks > 1 {
+                    192
+                } else {
+                    96
+                }
+            }
+            BackboneConfig::Residual { channels, .. } => *channels,
+            BackboneConfig::Strided { layers, .. } => layers.last().map_or(0, |l| l.channels),
+        }
+    }
+
     /// The smallest square input side whose every block output is at least one pixel: a
     /// ConvNet halves (rounding down) before each block after the first, a NIN's pools keep
     /// any side of at least one pixel.
@@ -312,6 +329,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("widths"), "{err}");
+    }
+
+    #[test]
+    fn out_channels_are_the_built_networks() {
+        let device = Device::flex();
+        for config in [
+            BackboneConfig::default(),
+            BackboneConfig::Nin { blocks: 3 },
+            BackboneConfig::Residual {
+                channels: 6,
+                blocks: 2,
+            },
+            BackboneConfig::Strided {
+                kernel: 3,
+                layers: vec![StridedLayer {
+                    channels: 5,
+                    stride: 2,
+                }],
+            },
+        ] {
+            let built = config.init(2, &device).out_channels();
+            assert_eq!(config.out_channels(), built, "{config:?}");
+        }
     }
 
     #[test]

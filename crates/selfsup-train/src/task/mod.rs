@@ -26,6 +26,7 @@ pub(crate) mod jigsaw;
 pub(crate) mod rotation;
 mod state;
 pub(crate) mod superres;
+pub(crate) mod synthetic;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -53,6 +54,7 @@ pub use jigsaw::{JigsawSettings, JigsawTask};
 pub use rotation::RotationTask;
 pub use state::{StateArray, TaskState};
 pub use superres::{SuperResSettings, SuperResTask};
+pub use synthetic::{DepthLossKind, SyntheticSettings, SyntheticTask, WeightSettings};
 
 /// The samples a task's generator makes.
 pub type SampleOf<T> = <<T as PretextTask>::Generator as PretextGenerator>::Sample;
