@@ -472,9 +472,9 @@ fn the_documented_configurations_are_the_defaults() {
         .collect();
     assert_eq!(
         blocks.len(),
-        8,
+        9,
         "rotation (with train and backbone), jigsaw, context, deep cluster, colorization, \
-         inpainting, superres, finetune"
+         inpainting, superres, synthetic, finetune"
     );
     for block in blocks {
         let table: toml::Table = toml::from_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));

@@ -15,7 +15,7 @@ use selfsup::train::checkpoint::{load_weights, save_weights};
 use selfsup::train::task::{PretextTask, SampleOf, StepInfo, TaskData};
 use selfsup::train::{
     BackendKind, ColorizationTask, ContextTask, DeepClusterTask, InpaintingTask, JigsawTask,
-    Method, Optimizers, RotationTask, RunConfig, SchedulePlan, SuperResTask, setup,
+    Method, Optimizers, RotationTask, RunConfig, SchedulePlan, SuperResTask, SyntheticTask, setup,
 };
 
 use crate::contract::{Adversarial, Shifting, adversarial_config, data, shifting_config};
@@ -261,6 +261,21 @@ fn flex_and_wgpu_train_alike() {
         task_of::<SuperResTask>(&superres, photos.as_ref()),
         &superres,
         photos.clone(),
+        &wgpu,
+        dir.path(),
+    );
+    let synthetic = method_config(
+        Method::Synthetic,
+        &[
+            "train.image_size=16",
+            "synthetic={decoder_width=4, discriminator_width=4, discriminator_hidden=8, \
+             baseline_scenes=4}",
+        ],
+    );
+    parity(
+        task_of::<SyntheticTask>(&synthetic, data().as_ref()),
+        &synthetic,
+        data(),
         &wgpu,
         dir.path(),
     );
