@@ -148,8 +148,8 @@ impl PretextTask for SyntheticTask {
     type Generator = SyntheticGenerator;
     type Model = SyntheticNet;
 
-    /// Adam at lr 1e-3, batches of 32, grey 32-pixel images: one channel, as the paper feeds
-    /// its network, so that colour cannot tell the domains apart.
+    /// Adam at lr 1e-3, batches of 32, grey 32-pixel images: with one channel, colour cannot
+    /// tell the domains apart.
     fn default_train() -> TrainConfig {
         TrainConfig {
             channels: Some(1),
