@@ -22,7 +22,6 @@ use crate::metrics::EpochRecord;
 use crate::optim::{OptimizerSpec, Optimizers};
 use crate::task::{
     Best, MethodSettings, Network, PretextTask, Setup, StepInfo, TaskData, TaskState, Translation,
-    penultimate_block,
 };
 
 /// The `[inpainting]` section.
@@ -223,14 +222,11 @@ impl PretextTask for InpaintingTask {
 
     /// The generator's encoder.
     fn networks(&self) -> Vec<Network> {
-        let backbone = &self.setup.backbone;
-        vec![Network {
-            name: "encoder".into(),
-            prefix: "generator.encoder".into(),
-            backbone: backbone.clone(),
-            input: self.setup.images.clone(),
-            block: penultimate_block(backbone),
-        }]
+        vec![Network::run_backbone(
+            "encoder",
+            "generator.encoder",
+            &self.setup,
+        )]
     }
 
     fn optimizers(&self, train: &TrainConfig) -> Vec<OptimizerSpec> {

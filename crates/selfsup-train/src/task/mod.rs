@@ -121,6 +121,18 @@ impl Network {
         }
     }
 
+    /// The run's `[backbone]` on the run's input, called `name` and stored under `prefix`, its
+    /// block before the last the representation: a generator's trunk or encoder.
+    pub fn run_backbone(name: &str, prefix: &str, setup: &Setup) -> Self {
+        Self {
+            name: name.into(),
+            prefix: prefix.into(),
+            backbone: setup.backbone.clone(),
+            input: setup.images.clone(),
+            block: penultimate_block(&setup.backbone),
+        }
+    }
+
     /// A freshly initialised network of this architecture (evaluation's baseline).
     pub fn init(&self, device: &Device) -> Backbone {
         self.backbone.init(self.input.network_channels(), device)

@@ -23,7 +23,6 @@ use crate::metrics::EpochRecord;
 use crate::optim::{OptimizerSpec, Optimizers};
 use crate::task::{
     Best, EpochStart, MethodSettings, Network, PretextTask, Setup, StepInfo, TaskData, TaskState,
-    penultimate_block,
 };
 
 /// `synthetic.depth_loss`.
@@ -206,14 +205,11 @@ impl PretextTask for SyntheticTask {
 
     /// The trunk.
     fn networks(&self) -> Vec<Network> {
-        let backbone = &self.setup.backbone;
-        vec![Network {
-            name: "trunk".into(),
-            prefix: "generator.trunk".into(),
-            backbone: backbone.clone(),
-            input: self.setup.images.clone(),
-            block: penultimate_block(backbone),
-        }]
+        vec![Network::run_backbone(
+            "trunk",
+            "generator.trunk",
+            &self.setup,
+        )]
     }
 
     fn optimizers(&self, train: &TrainConfig) -> Vec<OptimizerSpec> {
