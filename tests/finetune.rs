@@ -358,6 +358,24 @@ fn bad_checkpoints_and_test_sets_are_named_before_training() {
         !dir.path().join("t/checkpoints").exists(),
         "nothing trained"
     );
+    // An unlabelled test set too.
+    let unlabelled = dir.path().join("unlabelled");
+    for i in 0..3 {
+        crate::testutil::write_image(&unlabelled.join(format!("{i}.png")), 8, 8, i);
+    }
+    let out = selfsup(&[
+        "finetune",
+        "--checkpoint",
+        pre.to_str().unwrap(),
+        "--data",
+        "sample",
+        "--test",
+        unlabelled.to_str().unwrap(),
+        "--out",
+        dir.path().join("u").to_str().unwrap(),
+    ]);
+    let stderr = text(&out).1;
+    assert!(stderr.contains("have no labels"), "{stderr}");
 
     // Weights of another architecture than the checkpoint declares.
     let other = selfsup::models::RotNetConfig {
@@ -370,7 +388,10 @@ fn bad_checkpoints_and_test_sets_are_named_before_training() {
         checkpoint::save_weights(&other, &file).unwrap();
     }
     let err = finetune("wrong");
-    assert!(err.contains("model.safetensors"), "{err}");
+    assert!(
+        err.contains("model.safetensors") && err.contains("does not fit the model"),
+        "{err}"
+    );
 
     // A truncated weights file.
     for file in models() {
@@ -378,5 +399,8 @@ fn bad_checkpoints_and_test_sets_are_named_before_training() {
         std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     }
     let err = finetune("truncated");
-    assert!(err.contains("model.safetensors"), "{err}");
+    assert!(
+        err.contains("model.safetensors") && err.contains("unreadable"),
+        "{err}"
+    );
 }
