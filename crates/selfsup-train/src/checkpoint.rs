@@ -308,9 +308,14 @@ pub fn load_weights<M: Module>(mut model: M, path: &Path, prefix: Option<&str>) 
     if let Some(prefix) = prefix {
         store = store.with_key_remapping(format!("^{}\\.", regex_escape(prefix)), "");
     }
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| TrainError::checkpoint(path, format!("unreadable: {e}")))?;
+    let result = model.load_from(&mut store).map_err(|e| {
+        // Validation fails when the file's tensors have other shapes than the model's.
+        let what = match e {
+            burn::store::SafetensorsStoreError::ValidationFailed(_) => "does not fit the model",
+            _ => "unreadable",
+        };
+        TrainError::checkpoint(path, format!("{what}: {e}"))
+    })?;
     if !result.errors.is_empty() {
         let first: Vec<String> = result
             .errors
