@@ -21,8 +21,8 @@ const RGB_TO_XYZ: [[f32; 3]; 3] = [
     [0.212_672_9, 0.715_152_2, 0.072_175_0],
     [0.019_333_9, 0.119_192_0, 0.950_304_1],
 ];
-/// Relative luminance Y of linear sRGB: the middle row of [`RGB_TO_XYZ`] (CIE L depends on Y
-/// alone).
+/// Relative luminance Y of linear sRGB: the middle row of the sRGB-to-XYZ matrix (CIE L
+/// depends on Y alone).
 pub const LUMINANCE: [f32; 3] = RGB_TO_XYZ[1];
 /// XYZ -> sRGB (linear), the inverse of [`RGB_TO_XYZ`].
 #[allow(clippy::excessive_precision)]
