@@ -335,46 +335,37 @@ fn bad_checkpoints_and_test_sets_are_named_before_training() {
             .to_string()
     };
 
-    // Test images with other classes than the training images: refused before training.
+    // Test images that cannot score the run are refused before training: other classes than
+    // the training images', or none.
+    let with_test = |test: &Path, out: &str| {
+        let out = dir.path().join(out);
+        let args = [
+            "finetune",
+            "--checkpoint",
+            pre.to_str().unwrap(),
+            "--data",
+            "sample",
+            "--test",
+            test.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let stderr = text(&selfsup(&args)).1;
+        assert!(!out.join("checkpoints").exists(), "nothing trained");
+        stderr
+    };
     let two = dir.path().join("two-classes");
     crate::testutil::class_folder(&two);
-    let out = selfsup(&[
-        "finetune",
-        "--checkpoint",
-        pre.to_str().unwrap(),
-        "--data",
-        "sample",
-        "--test",
-        two.to_str().unwrap(),
-        "--out",
-        dir.path().join("t").to_str().unwrap(),
-    ]);
-    let stderr = text(&out).1;
+    let stderr = with_test(&two, "t");
     assert!(
         stderr.contains("have 2 classes, the training images 10"),
         "{stderr}"
     );
-    assert!(
-        !dir.path().join("t/checkpoints").exists(),
-        "nothing trained"
-    );
-    // An unlabelled test set too.
     let unlabelled = dir.path().join("unlabelled");
     for i in 0..3 {
         crate::testutil::write_image(&unlabelled.join(format!("{i}.png")), 8, 8, i);
     }
-    let out = selfsup(&[
-        "finetune",
-        "--checkpoint",
-        pre.to_str().unwrap(),
-        "--data",
-        "sample",
-        "--test",
-        unlabelled.to_str().unwrap(),
-        "--out",
-        dir.path().join("u").to_str().unwrap(),
-    ]);
-    let stderr = text(&out).1;
+    let stderr = with_test(&unlabelled, "u");
     assert!(stderr.contains("have no labels"), "{stderr}");
 
     // Weights of another architecture than the checkpoint declares.
