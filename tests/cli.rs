@@ -312,3 +312,25 @@ fn render_writes_whole_folders_and_refuses_to_overwrite() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn synthetic_imagery_refuses_an_empty_real_domain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (empty, out) = (dir.path().join("empty"), dir.path().join("run"));
+    std::fs::create_dir(&empty).unwrap();
+    let failed = selfsup(&[
+        "train",
+        "synthetic",
+        "--data",
+        empty.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!failed.status.success());
+    assert!(
+        text(&failed).1.contains("no images found"),
+        "{}",
+        text(&failed).1
+    );
+    assert!(!out.exists(), "nothing written");
+}

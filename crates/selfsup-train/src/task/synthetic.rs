@@ -48,10 +48,11 @@ pub struct WeightSettings {
 }
 
 impl Default for WeightSettings {
+    /// The authors' released configuration (jason718/game-feature-learning, `alexnet.yaml`).
     fn default() -> Self {
         Self {
-            depth: 1.0,
-            normals: 1.0,
+            depth: 5.0,
+            normals: 10.0,
             contours: 1.0,
         }
     }
