@@ -71,12 +71,18 @@ impl RenderArgs {
             return Err(e);
         }
         let seconds = start.elapsed().as_secs_f64();
-        if self.out.exists() {
+        // An empty destination is replaced (rename cannot move over a folder).
+        let moved = if self.out.exists() {
             std::fs::remove_dir(&self.out)
-                .with_context(|| format!("cannot replace the empty {}", self.out.display()))?;
+        } else {
+            Ok(())
         }
-        std::fs::rename(&staging, &self.out)
-            .with_context(|| format!("cannot move the renderings to {}", self.out.display()))?;
+        .and_then(|()| std::fs::rename(&staging, &self.out));
+        if let Err(e) = moved {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e)
+                .with_context(|| format!("cannot move the renderings to {}", self.out.display()));
+        }
         println!(
             "{} scenes of {s}x{s} (seeds {} to {}) in {seconds:.1} s on {workers} threads -> {}",
             self.count,

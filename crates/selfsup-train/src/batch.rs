@@ -1,4 +1,5 @@
 //! [`stack_images`]: equally sized images to one `[batch, channels, height, width]` tensor;
+//! [`stack_parts`]: samples of several images each, one tensor per part;
 //! [`labelled_batch`]: images and one class each, for the classifier tasks.
 
 use burn::prelude::*;
@@ -19,6 +20,21 @@ pub fn stack_images(images: &[Image], device: &Device) -> Tensor<4> {
         data.extend_from_slice(image.data());
     }
     Tensor::from_data(TensorData::new(data, [images.len(), c, h, w]), device)
+}
+
+/// Stacks samples made of `N` images each (an input and its targets) into one tensor per
+/// part, in the order of the arrays.
+pub fn stack_parts<const N: usize>(
+    samples: impl IntoIterator<Item = [Image; N]>,
+    device: &Device,
+) -> [Tensor<4>; N] {
+    let mut parts: [Vec<Image>; N] = std::array::from_fn(|_| Vec::new());
+    for sample in samples {
+        for (part, image) in parts.iter_mut().zip(sample) {
+            part.push(image);
+        }
+    }
+    parts.map(|p| stack_images(&p, device))
 }
 
 /// Stacks `images` with their `labels` (one each) into a classifier's batch.

@@ -14,7 +14,7 @@ use selfsup_models::gan::DiscriminatorConfig;
 use selfsup_models::{Inpainter, InpainterConfig, InpaintingBatch};
 use serde::{Deserialize, Serialize};
 
-use crate::batch::stack_images;
+use crate::batch::{stack_images, stack_parts};
 use crate::config::{TrainConfig, finite_at_least, invalid};
 use crate::error::{Result, TrainError};
 use crate::gan::{self, GanSettings};
@@ -289,16 +289,12 @@ impl PretextTask for InpaintingTask {
     }
 
     fn collate(&self, samples: Vec<InpaintingSample>, device: &Device) -> InpaintingBatch {
-        let mut parts: [Vec<Image>; 4] = Default::default();
-        for s in samples {
-            for (part, image) in parts
-                .iter_mut()
-                .zip([s.masked, s.original, s.mask, s.weights])
-            {
-                part.push(image);
-            }
-        }
-        let [masked, original, mask, weights] = parts.map(|p| stack_images(&p, device));
+        let [masked, original, mask, weights] = stack_parts(
+            samples
+                .into_iter()
+                .map(|s| [s.masked, s.original, s.mask, s.weights]),
+            device,
+        );
         InpaintingBatch {
             masked,
             original,

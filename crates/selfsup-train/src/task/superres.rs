@@ -18,7 +18,7 @@ use selfsup_models::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::batch::stack_images;
+use crate::batch::{stack_images, stack_parts};
 use crate::checkpoint::{self, MODEL_FILE};
 use crate::config::{TrainConfig, invalid};
 use crate::error::{Result, TrainError};
@@ -392,12 +392,8 @@ impl PretextTask for SuperResTask {
     }
 
     fn collate(&self, samples: Vec<SuperResSample>, device: &Device) -> SuperResBatch {
-        let (low, high): (Vec<Image>, Vec<Image>) =
-            samples.into_iter().map(|s| (s.low, s.high)).unzip();
-        SuperResBatch {
-            low: stack_images(&low, device),
-            high: stack_images(&high, device),
-        }
+        let [low, high] = stack_parts(samples.into_iter().map(|s| [s.low, s.high]), device);
+        SuperResBatch { low, high }
     }
 
     fn train_step(

@@ -15,7 +15,7 @@ use selfsup_models::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::batch::stack_images;
+use crate::batch::stack_parts;
 use crate::config::{TrainConfig, invalid};
 use crate::error::Result;
 use crate::gan::{self, GanSettings};
@@ -292,17 +292,12 @@ impl PretextTask for SyntheticTask {
     }
 
     fn collate(&self, samples: Vec<SyntheticSample>, device: &Device) -> SyntheticBatch {
-        let mut parts: [Vec<_>; 5] = Default::default();
-        for s in samples {
-            for (part, image) in
-                parts
-                    .iter_mut()
-                    .zip([s.synthetic, s.depth, s.normals, s.contours, s.real])
-            {
-                part.push(image);
-            }
-        }
-        let [synthetic, depth, normals, contours, real] = parts.map(|p| stack_images(&p, device));
+        let [synthetic, depth, normals, contours, real] = stack_parts(
+            samples
+                .into_iter()
+                .map(|s| [s.synthetic, s.depth, s.normals, s.contours, s.real]),
+            device,
+        );
         SyntheticBatch {
             synthetic,
             depth,
