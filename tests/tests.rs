@@ -15,4 +15,5 @@ mod regression;
 mod rotation;
 mod sources;
 mod superres;
+mod synthetic;
 mod testutil;

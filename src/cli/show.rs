@@ -20,7 +20,9 @@ pub struct ShowArgs {
     /// Images to show.
     #[arg(long, default_value_t = 8)]
     count: usize,
-    /// Use this run's configuration, task state and weights (a run or checkpoint folder).
+    /// Use this run's configuration, task state and weights (a run or checkpoint folder):
+    /// samples as validation draws them, each row followed by the network's predictions where
+    /// the method has dense ones (synthetic imagery's depth, normals and contours).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     #[command(flatten)]

@@ -1,12 +1,15 @@
 //! [`stack_images`]: equally sized images to one `[batch, channels, height, width]` tensor;
 //! [`stack_parts`]: samples of several images each, one tensor per part;
+//! [`unstack_images`]: a network's `[batch, channels, height, width]` output back to images;
 //! [`labelled_batch`]: images and one class each, for the classifier tasks.
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use selfsup_data::Image;
 use selfsup_data::pretext::LabelledSample;
+use selfsup_data::{DataError, Image};
 use selfsup_models::LabelledBatch;
+
+use crate::error::Result;
 
 /// Stacks equally sized images into one `[batch, channels, height, width]` tensor.
 ///
@@ -35,6 +38,25 @@ pub fn stack_parts<const N: usize>(
         }
     }
     parts.map(|p| stack_images(&p, device))
+}
+
+/// Splits a `[batch, channels, height, width]` tensor into `batch` images (the inverse of
+/// [`stack_images`]): what a network predicted, as pictures.
+pub fn unstack_images(batch: Tensor<4>) -> Result<Vec<Image>> {
+    let [b, c, h, w] = batch.dims();
+    let data = batch
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| DataError::InvalidArgument {
+            op: "prediction",
+            reason: format!("not f32 values: {e:?}"),
+        })?;
+    if b == 0 {
+        return Ok(Vec::new());
+    }
+    data.chunks_exact(c * h * w)
+        .map(|plane| Ok(Image::new(c, h, w, plane.to_vec())?))
+        .collect()
 }
 
 /// Stacks `images` with their `labels` (one each) into a classifier's batch.
@@ -69,5 +91,7 @@ mod tests {
         let values = batch.into_data().try_into_vec::<f32>().unwrap();
         assert!(values[..6].iter().all(|v| *v == 0.5));
         assert!(values[6..].iter().all(|v| *v == 1.0));
+        let back = unstack_images(stack_images(&images, &device)).unwrap();
+        assert_eq!(back, images);
     }
 }

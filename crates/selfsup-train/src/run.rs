@@ -103,22 +103,36 @@ impl MethodVisitor for Showing<'_> {
             batch_size: 256,
         };
         let mut model = task.model(&ad);
-        match self.checkpoint {
+        // A trained network is shown what validation shows it (held-out scenes, fixed masks),
+        // with its predictions.
+        let trained = match self.checkpoint {
             Some(dir) => {
                 task.restore(checkpoint::load_task_state(dir)?)?;
                 model = checkpoint::load_model(model, dir)?;
+                Some(checkpoint::load_model(task.model(self.device), dir)?)
             }
-            None => task.prepare(&data)?,
-        }
+            None => {
+                task.prepare(&data)?;
+                None
+            }
+        };
+        // The generator carries what the epoch start computed (DeepCluster's labels).
         task.on_epoch_start(model, 0, &data)?;
-        let generator = task.generator()?;
+        let generator = match trained {
+            Some(_) => task.val_generator()?,
+            None => task.generator()?,
+        };
         shown
             .iter()
             .map(|&i| {
                 let image = setup.images.conform(&self.source.get(i)?.image);
                 let sample =
                     generator.generate(&image, i, &mut sample_rng(setup.seed, 0, i as u64))?;
-                Ok(generator.picture(&sample))
+                let mut row = generator.picture(&sample);
+                if let Some(trained) = &trained {
+                    row.extend(task.predicted_pictures(trained, &sample, self.device)?);
+                }
+                Ok(row)
             })
             .collect()
     }
@@ -129,8 +143,10 @@ const SHOW_CONTEXT: usize = 1000;
 
 /// The first `count` images of `source` as the generator of `config`'s method turns them into
 /// samples (epoch 0), one gallery row per image. With a checkpoint folder, its task state and
-/// weights are used (a permutation set, cluster assignments); without, the task prepares
-/// itself on the source's first 1,000 images (or all, if fewer).
+/// weights are used (a permutation set, cluster assignments), samples are drawn as validation
+/// draws them, and each row ends with the network's predictions where the method draws them
+/// ([`PretextTask::predicted_pictures`]); without, the task prepares itself on the source's
+/// first 1,000 images (or all, if fewer).
 pub fn show(
     config: &RunConfig,
     source: &dyn ImageSource,

@@ -34,7 +34,10 @@ pub use labelled::{AugmentConfig, LabelledGenerator, LabelledSample, uniform_ove
 pub use permutation::{ALL_PERMUTATIONS, Permutation, PermutationSet, TILES};
 pub use rotation::{RotationConfig, RotationGenerator, RotationSample};
 pub use superres::{SuperResGenerator, SuperResSample, downsample};
-pub use synthetic::{DenseScores, HELD_OUT, SyntheticGenerator, SyntheticSample, mean_map_scores};
+pub use synthetic::{
+    DenseScores, HELD_OUT, SyntheticGenerator, SyntheticSample, depth_picture, mean_map_scores,
+    normals_picture,
+};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -81,29 +81,43 @@ impl PretextGenerator for SyntheticGenerator {
         })
     }
 
-    /// The rendering, its depth (scaled to the farthest point), normals (`(n + 1) / 2`),
-    /// contours, then the real image.
+    /// The rendering, its depth, normals and contours as pictures ([`depth_picture`],
+    /// [`normals_picture`]), then the real image.
     fn picture(&self, s: &SyntheticSample) -> Vec<Image> {
-        let far = s
-            .depth
-            .data()
-            .iter()
-            .copied()
-            .fold(f32::MIN_POSITIVE, f32::max);
-        let (mut depth, mut normals) = (s.depth.clone(), s.normals.clone());
-        depth.data_mut().iter_mut().for_each(|d| *d /= far);
-        normals
-            .data_mut()
-            .iter_mut()
-            .for_each(|n| *n = (*n + 1.0) / 2.0);
         vec![
             s.synthetic.clone(),
-            depth,
-            normals,
+            depth_picture(&s.depth),
+            normals_picture(&s.normals),
             s.contours.clone(),
             s.real.clone(),
         ]
     }
+}
+
+/// A depth map as a grey picture: scaled to its farthest point (darker is nearer), 0 where
+/// nothing was hit.
+pub fn depth_picture(depth: &Image) -> Image {
+    let far = depth
+        .data()
+        .iter()
+        .copied()
+        .fold(f32::MIN_POSITIVE, f32::max);
+    let mut picture = depth.clone();
+    picture
+        .data_mut()
+        .iter_mut()
+        .for_each(|d| *d = (*d / far).max(0.0));
+    picture
+}
+
+/// Unit normals as an RGB picture, `(n + 1) / 2` (x red, y green, z blue).
+pub fn normals_picture(normals: &Image) -> Image {
+    let mut picture = normals.clone();
+    picture
+        .data_mut()
+        .iter_mut()
+        .for_each(|n| *n = ((*n + 1.0) / 2.0).clamp(0.0, 1.0));
+    picture
 }
 
 /// Scores of dense predictions on scenes, as synthetic imagery's validation reports them: over

@@ -14,7 +14,7 @@ use selfsup_models::gan::DiscriminatorConfig;
 use selfsup_models::{Inpainter, InpainterConfig, InpaintingBatch};
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{stack_images, stack_parts};
+use crate::batch::{stack_images, stack_parts, unstack_images};
 use crate::config::{TrainConfig, finite_at_least, invalid};
 use crate::error::{Result, TrainError};
 use crate::gan::{self, GanSettings};
@@ -146,11 +146,7 @@ impl InpaintingTask {
         let predicted = model
             .generator
             .forward(stack_images(std::slice::from_ref(&masked), device));
-        let data = predicted
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| Self::error(format!("reading the prediction: {e:?}")))?;
-        let predicted = Image::new(channels, side, side, data)?;
+        let predicted = unstack_images(predicted)?.remove(0);
         let full = resize(&predicted, h, w, Filter::Bicubic)?;
         Ok(composite(&image, &full, mask)?)
     }

@@ -406,6 +406,18 @@ pub trait PretextTask: Sized + Send + 'static {
         Ok(Vec::new())
     }
 
+    /// What the trained network predicts for `sample`, as pictures that `selfsup show
+    /// --checkpoint` appends to the sample's row (dense methods' maps beside their targets);
+    /// none by default.
+    fn predicted_pictures(
+        &self,
+        _model: &Self::Model,
+        _sample: &SampleOf<Self>,
+        _device: &Device,
+    ) -> Result<Vec<Image>> {
+        Ok(Vec::new())
+    }
+
     /// What the task computed from the data, saved with every checkpoint.
     fn state(&self) -> TaskState {
         TaskState::default()

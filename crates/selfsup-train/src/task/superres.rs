@@ -18,10 +18,10 @@ use selfsup_models::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{stack_images, stack_parts};
+use crate::batch::{stack_images, stack_parts, unstack_images};
 use crate::checkpoint::{self, MODEL_FILE};
 use crate::config::{TrainConfig, invalid};
-use crate::error::{Result, TrainError};
+use crate::error::Result;
 use crate::gan::{self, GanSettings};
 use crate::metrics::EpochRecord;
 use crate::optim::{OptimizerSpec, Optimizers};
@@ -165,13 +165,6 @@ pub struct SuperResTask {
 }
 
 impl SuperResTask {
-    fn error(reason: impl Into<String>) -> TrainError {
-        TrainError::Task {
-            method: Self::NAME.into(),
-            reason: reason.into(),
-        }
-    }
-
     /// The network `settings` names for the feature content loss, read from its checkpoint.
     fn content_source(settings: &ContentSettings) -> Result<Option<ContentSource>> {
         let Some(path) = &settings.checkpoint else {
@@ -234,16 +227,13 @@ impl SuperResTask {
                 let (y0, x0) = (top.saturating_sub(margin), left.saturating_sub(margin));
                 let (y1, x1) = ((top + step + margin).min(h), (left + step + margin).min(w));
                 let patch = crop(&image, y0, x0, y1 - y0, x1 - x0)?;
-                let predicted = generator.forward(stack_images(&[patch], device));
-                let [_, _, ph, pw] = predicted.dims();
-                let data = predicted
-                    .into_data()
-                    .try_into_vec::<f32>()
-                    .map_err(|e| Self::error(format!("reading the prediction: {e:?}")))?;
+                let predicted =
+                    unstack_images(generator.forward(stack_images(&[patch], device)))?.remove(0);
+                let pw = predicted.width();
                 let (th, tw) = ((step).min(h - top) * s, (step).min(w - left) * s);
                 let (oy, ox) = ((top - y0) * s, (left - x0) * s);
                 for c in 0..channels {
-                    let plane = &data[c * ph * pw..][..ph * pw];
+                    let plane = predicted.plane(c);
                     let target = out.plane_mut(c);
                     for y in 0..th {
                         let row = &plane[(oy + y) * pw + ox..][..tw];

@@ -5,8 +5,11 @@
 //! downstream tasks probe.
 
 use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+use selfsup_data::Image;
 use selfsup_data::pretext::{
-    DenseScores, HELD_OUT, SyntheticGenerator, SyntheticSample, mean_map_scores,
+    DenseScores, HELD_OUT, SyntheticGenerator, SyntheticSample, depth_picture, mean_map_scores,
+    normals_picture,
 };
 use selfsup_data::render::{Scene, SceneConfig, render};
 use selfsup_models::gan::DiscriminatorConfig;
@@ -15,7 +18,7 @@ use selfsup_models::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::batch::stack_parts;
+use crate::batch::{stack_images, stack_parts, unstack_images};
 use crate::config::{TrainConfig, invalid};
 use crate::error::Result;
 use crate::gan::{self, GanSettings};
@@ -319,6 +322,33 @@ impl PretextTask for SyntheticTask {
 
     fn epoch_notes(&self, history: &[EpochRecord], latest: &EpochRecord) -> Vec<String> {
         gan::discriminator_notes(history, latest)
+    }
+
+    /// The predicted depth, normals and contours (their probability) of the rendering, then
+    /// of the real image.
+    fn predicted_pictures(
+        &self,
+        model: &SyntheticNet,
+        sample: &SyntheticSample,
+        device: &Device,
+    ) -> Result<Vec<Image>> {
+        let images = [sample.synthetic.clone(), sample.real.clone()];
+        let p = model
+            .valid()
+            .generator
+            .forward(stack_images(&images, device));
+        let [depth, normals, contours] =
+            [p.log_depth.exp(), p.normals, sigmoid(p.contours)].map(unstack_images);
+        let (depth, normals, contours) = (depth?, normals?, contours?);
+        Ok((0..images.len())
+            .flat_map(|i| {
+                [
+                    depth_picture(&depth[i]),
+                    normals_picture(&normals[i]),
+                    contours[i].clone(),
+                ]
+            })
+            .collect())
     }
 
     /// The baseline's scores, so that a resumed run reports the same ones.
