@@ -190,3 +190,36 @@ fn the_feature_content_loss_reads_a_frozen_selfsup_network() {
         .to_string();
     assert!(err.contains("superres.content.block"), "{err}");
 }
+
+#[test]
+fn any_network_of_a_checkpoint_can_be_fine_tuned() {
+    let dir = tempfile::tempdir().unwrap();
+    let pre = dir.path().join("srgan");
+    tiny_run(&pre);
+    let run = dir.path().join("ft");
+    let out = selfsup(&[
+        "finetune",
+        "--checkpoint",
+        pre.to_str().unwrap(),
+        "--network",
+        "discriminator",
+        "--data",
+        "sample",
+        "--labels-per-class",
+        "2",
+        "--set",
+        "finetune.steps=2",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.batch_size=8",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let pretrained = checkpoint::load_state(&pre.join("checkpoints/last")).unwrap();
+    let discriminator = pretrained.network(Some("discriminator")).unwrap();
+    let tuned = checkpoint::load_state(&run.join("checkpoints/last")).unwrap();
+    assert_eq!(tuned.networks[0].backbone, discriminator.backbone);
+    assert_eq!(tuned.networks[0].input, discriminator.input);
+}

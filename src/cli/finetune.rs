@@ -19,6 +19,9 @@ pub struct FinetuneArgs {
     /// The pretrained run (or checkpoint folder) whose backbone is fine-tuned.
     #[arg(long, required_unless_present = "resume")]
     checkpoint: Option<PathBuf>,
+    /// The checkpoint's network to fine-tune (`discriminator`...; default: its first).
+    #[arg(long, conflicts_with = "resume")]
+    network: Option<String>,
     /// Labelled training images (validation images are held out of them).
     #[arg(long)]
     data: Option<String>,
@@ -122,13 +125,15 @@ impl FinetuneArgs {
         Ok(())
     }
 
-    /// The configuration of a new run: the pretrained network's architecture and input, the
-    /// data's classes, then the user's file and overrides.
+    /// The configuration of a new run: the pretrained network's architecture and input (the
+    /// network `--network` or `finetune.network` names), recorded in the run; the data's
+    /// classes; then the user's file and overrides.
     fn fresh_config(&self, source: &dyn selfsup::data::ImageSource) -> anyhow::Result<RunConfig> {
         let mut base = RunConfig::for_method(Method::Finetune);
         let classes = source.class_names().len();
         if let MethodConfig::Finetune(s) = &mut base.method {
             s.checkpoint = self.checkpoint.clone();
+            s.network = self.network.clone();
             s.random_init = self.random_init;
             s.labels_per_class = self.labels_per_class;
             s.subset_seed = self.subset_seed;
@@ -138,11 +143,21 @@ impl FinetuneArgs {
             }
         }
         if let Some(path) = &self.checkpoint {
+            // The user's settings say which network; its architecture is then the base they
+            // apply to.
+            let wanted = match self.config.resolve(base.clone())?.method {
+                MethodConfig::Finetune(s) => s.network,
+                _ => None,
+            };
             let state = checkpoint::load_state(&checkpoint::checkpoint_dir(path))?;
-            let network = state.network(None)?;
+            let network = state.network(wanted.as_deref())?;
             base.backbone = network.backbone.clone();
             base.train.image_size = Some(network.input.side);
             base.train.channels = Some(network.input.image_channels);
+            if let MethodConfig::Finetune(s) = &mut base.method {
+                s.network = Some(network.name.clone());
+                s.pretrained = Some(network.clone());
+            }
         }
         self.config.resolve(base)
     }

@@ -39,6 +39,11 @@ pub struct FinetuneSettings {
     pub checkpoint: Option<PathBuf>,
     /// The checkpoint's network to fine-tune (default: its first).
     pub network: Option<String>,
+    /// That network as the checkpoint declares it (architecture, input, representation block),
+    /// recorded when the run starts (`selfsup finetune` fills it in), so that resuming,
+    /// testing and predicting never read the pretrained checkpoint again: it may move or go.
+    /// Without it, the checkpoint is read.
+    pub pretrained: Option<Network>,
     /// Start from random weights of the checkpoint's architecture: the baseline every
     /// fine-tuning number is quoted against.
     pub random_init: bool,
@@ -66,6 +71,7 @@ impl Default for FinetuneSettings {
         Self {
             checkpoint: None,
             network: None,
+            pretrained: None,
             random_init: false,
             classes: 10,
             class_names: Vec::new(),
@@ -110,8 +116,6 @@ pub struct FinetuneTask {
     setup: Setup,
     /// The network being tuned, as the pretrained checkpoint describes it.
     network: Network,
-    /// Where its pretrained weights are, unless starting from random weights.
-    weights: Option<PathBuf>,
     /// The class of every image of the source, by index (-1 where unused).
     labels: Vec<i64>,
 }
@@ -142,21 +146,16 @@ impl PretextTask for FinetuneTask {
 
     fn new(settings: &FinetuneSettings, setup: &Setup) -> Result<Self> {
         settings.validate()?;
-        let (network, weights) = match &settings.checkpoint {
-            Some(path) => {
-                let dir = checkpoint::checkpoint_dir(path);
-                let state = checkpoint::load_state(&dir)?;
-                let network = state.network(settings.network.as_deref())?.clone();
-                let weights = checkpoint::resolve(&dir)?.join(MODEL_FILE);
-                (network, (!settings.random_init).then_some(weights))
+        let network = match (&settings.pretrained, &settings.checkpoint) {
+            (Some(network), _) => network.clone(),
+            (None, Some(path)) => {
+                let state = checkpoint::load_state(&checkpoint::checkpoint_dir(path))?;
+                state.network(settings.network.as_deref())?.clone()
             }
-            None => {
+            (None, None) => {
                 let backbone = &setup.backbone;
                 let block = crate::task::penultimate_block(backbone);
-                (
-                    Network::backbone(backbone, setup.images.clone(), block),
-                    None,
-                )
+                Network::backbone(backbone, setup.images.clone(), block)
             }
         };
         if network.backbone != setup.backbone {
@@ -197,7 +196,6 @@ impl PretextTask for FinetuneTask {
             settings: settings.clone(),
             setup: setup.clone(),
             network,
-            weights,
             labels: Vec::new(),
         })
     }
@@ -214,16 +212,19 @@ impl PretextTask for FinetuneTask {
     }
 
     /// Before the first epoch of a fresh run: the pretrained weights into the backbone (a
-    /// resumed run has its own in the checkpoint).
+    /// resumed run has its own in the checkpoint), the only time the pretrained checkpoint's
+    /// weights are read.
     fn on_epoch_start(
         &mut self,
         mut model: Classifier,
         epoch: usize,
         _data: &TaskData<'_>,
     ) -> Result<EpochStart<Classifier>> {
-        if let (0, Some(weights)) = (epoch, &self.weights) {
+        let s = &self.settings;
+        if let (0, Some(path), false) = (epoch, &s.checkpoint, s.random_init) {
+            let weights = checkpoint::resolve(&checkpoint::checkpoint_dir(path))?.join(MODEL_FILE);
             model.backbone =
-                checkpoint::load_weights(model.backbone, weights, Some(&self.network.prefix))?;
+                checkpoint::load_weights(model.backbone, &weights, Some(&self.network.prefix))?;
         }
         Ok(EpochStart::unchanged(model))
     }
@@ -368,11 +369,21 @@ impl PretextTask for FinetuneTask {
 }
 
 /// The images a fine-tuning run trains on: `source`, or the seeded `labels_per_class` subset
-/// of it that `settings` asks for.
+/// of it that `settings` asks for; a source without labels is refused.
 pub fn labelled_source(
     settings: &FinetuneSettings,
     source: Arc<dyn selfsup_data::ImageSource>,
 ) -> Result<Arc<dyn selfsup_data::ImageSource>> {
+    if source.class_names().is_empty() {
+        return Err(TrainError::Task {
+            method: FinetuneTask::NAME.into(),
+            reason: format!(
+                "the training images ({}) have no labels: fine-tuning needs labelled images \
+                 (class folders, or a labelled dataset such as fashion-mnist)",
+                source.describe()
+            ),
+        });
+    }
     Ok(match settings.labels_per_class {
         Some(n) => Arc::new(selfsup_data::Subset::per_class(
             source,
