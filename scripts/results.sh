@@ -20,9 +20,15 @@
 #
 # `supervised` is the upper bound every method's gain is read against: fine-tuning's recipe
 # (`selfsup finetune`) on all the training labels from random init, with the architecture and
-# input of CKPT (default: the RotNet run), for STEPS optimiser steps (default: the shared budget
-# at the 147 images/s that recipe runs at alone here, 64 images a step), evaluated like the rest. The pretraining log, wall time and raw evaluation output go to
-# $RUN/; the table rows are printed and written to $RUN/rows.md.
+# input of CKPT (default: the RotNet run), for STEPS optimiser steps of 64 images, evaluated like
+# the rest. STEPS fills the shared budget at the speed the recipe runs at alone here on that
+# input: 5500 (the default) for 28 px at 147 images/s, 1900 for jigsaw's 48 px, 1200 for context
+# prediction's 64 px at 32 images/s (docs/results.md).
+#
+#   CKPT=runs/jigsaw-fmnist RUN=runs/supervised-jigsaw-fmnist STEPS=1900 scripts/results.sh supervised
+#
+# The pretraining log, wall time and raw evaluation output go to $RUN/; the table rows are
+# printed and written to $RUN/rows.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 METHOD=${1:?usage: scripts/results.sh METHOD}
