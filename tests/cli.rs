@@ -11,6 +11,17 @@ pub fn selfsup<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
         .expect("the selfsup binary runs")
 }
 
+/// Runs `selfsup args`, checks that it exits with an error (code 1, no panic) whose message
+/// says `needle`, and returns the message.
+pub fn fails_with(args: &[&str], needle: &str) -> String {
+    let out = selfsup(args);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    stderr
+}
+
 pub fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -7,7 +7,7 @@ use selfsup::train::checkpoint;
 use selfsup::train::task::labelled_source;
 use selfsup::train::{Method, MethodConfig, RunConfig, RunOptions};
 
-use crate::cli::{selfsup, text};
+use crate::cli::{fails_with, selfsup, text};
 use crate::methods::tiny_config;
 use crate::rotation::{flex, options, sample};
 use crate::testutil::{in_own_process, single_threaded, tensors};
@@ -22,6 +22,21 @@ fn pretrained(dir: &Path) {
             &options(dir, false),
         )
         .unwrap();
+}
+
+/// `selfsup finetune` of `pretrained` for 4 steps of 8 images, then `extra` (the data...).
+fn tiny_finetune<'a>(pretrained: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "finetune",
+        "--checkpoint",
+        pretrained.to_str().unwrap(),
+        "--set",
+        "finetune.steps=4",
+        "--set",
+        "train.batch_size=8",
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 /// A fine-tuning configuration of `pretrained`'s backbone, as `selfsup finetune` builds it.
@@ -121,33 +136,14 @@ fn the_cli_fine_tunes_tests_and_predicts() {
     let pre = dir.path().join("pre");
     pretrained(&pre);
     let run = dir.path().join("ft");
-    let pre_arg = pre.to_str().unwrap().to_owned();
-    fn with<'a>(pre: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-        let mut a = vec![
-            "finetune",
-            "--checkpoint",
+    fn args<'a>(pre: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+        let labelled = ["--data", "sample", "--labels-per-class", "5"];
+        tiny_finetune(
             pre,
-            "--data",
-            "sample",
-            "--labels-per-class",
-            "5",
-            "--set",
-            "finetune.steps=4",
-            "--set",
-            "train.epochs=2",
-            "--set",
-            "train.batch_size=8",
-        ];
-        a.extend_from_slice(extra);
-        a
+            &[&labelled[..], &["--set", "train.epochs=2"], extra].concat(),
+        )
     }
-    let args = |extra: &[&str]| -> Vec<String> {
-        with(&pre_arg, extra)
-            .into_iter()
-            .map(String::from)
-            .collect()
-    };
-    let out = selfsup(&args(&["--out", run.to_str().unwrap()]));
+    let out = selfsup(&args(&pre, &["--out", run.to_str().unwrap()]));
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -211,11 +207,10 @@ fn the_cli_fine_tunes_tests_and_predicts() {
 
     // The same recipe from random weights.
     let scratch = dir.path().join("scratch");
-    let out = selfsup(&args(&[
-        "--random-init",
-        "--out",
-        scratch.to_str().unwrap(),
-    ]));
+    let out = selfsup(&args(
+        &pre,
+        &["--random-init", "--out", scratch.to_str().unwrap()],
+    ));
     assert!(out.status.success(), "{}", text(&out).1);
     let state = checkpoint::load_state(&scratch.join("checkpoints/last")).unwrap();
     let MethodConfig::Finetune(settings) = &state.config.method else {
@@ -226,46 +221,37 @@ fn the_cli_fine_tunes_tests_and_predicts() {
 
     // Bad input: a missing checkpoint, too many labels per class, a pretext run given to predict.
     let missing = dir.path().join("nothing");
-    let out = selfsup(&[
-        "finetune",
-        "--checkpoint",
-        missing.to_str().unwrap(),
-        "--data",
-        "sample",
-        "--out",
-        dir.path().join("x").to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "an error, not a panic");
-    assert!(text(&out).1.contains("nothing"), "{}", text(&out).1);
-    let out = selfsup(&[
-        "finetune",
-        "--checkpoint",
-        pre.to_str().unwrap(),
-        "--data",
-        "sample",
-        "--labels-per-class",
-        "600",
-        "--out",
-        dir.path().join("y").to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "an error, not a panic");
-    assert!(
-        text(&out).1.contains("fewer than the 600 labels per class"),
-        "{}",
-        text(&out).1
+    let (x, y) = (dir.path().join("x"), dir.path().join("y"));
+    fails_with(
+        &tiny_finetune(
+            &missing,
+            &["--data", "sample", "--out", x.to_str().unwrap()],
+        ),
+        "nothing",
     );
-    let out = selfsup(&[
-        "predict",
-        "--checkpoint",
-        pre.to_str().unwrap(),
-        "--data",
-        "sample:test",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "an error, not a panic");
-    assert!(
-        text(&out).1.contains("is a rotation run"),
-        "{}",
-        text(&out).1
+    fails_with(
+        &tiny_finetune(
+            &pre,
+            &[
+                "--data",
+                "sample",
+                "--labels-per-class",
+                "600",
+                "--out",
+                y.to_str().unwrap(),
+            ],
+        ),
+        "fewer than the 600 labels per class",
+    );
+    fails_with(
+        &[
+            "predict",
+            "--checkpoint",
+            pre.to_str().unwrap(),
+            "--data",
+            "sample:test",
+        ],
+        "is a rotation run",
     );
 }
 
@@ -276,23 +262,19 @@ fn a_fine_tuned_run_needs_its_pretrained_checkpoint_no_more() {
     pretrained(&pre);
     let run = dir.path().join("ft");
     let run_arg = run.to_str().unwrap();
-    let out = selfsup(&[
-        "finetune",
-        "--checkpoint",
-        pre.to_str().unwrap(),
-        "--data",
-        "sample",
-        "--labels-per-class",
-        "3",
-        "--set",
-        "finetune.steps=4",
-        "--set",
-        "train.epochs=1",
-        "--set",
-        "train.batch_size=8",
-        "--out",
-        run_arg,
-    ]);
+    let out = selfsup(&tiny_finetune(
+        &pre,
+        &[
+            "--data",
+            "sample",
+            "--labels-per-class",
+            "5",
+            "--set",
+            "train.epochs=1",
+            "--out",
+            run_arg,
+        ],
+    ));
     assert!(out.status.success(), "{}", text(&out).1);
     // The pretrained run goes; the fine-tuned one still resumes, predicts and is probed.
     std::fs::remove_dir_all(&pre).unwrap();
@@ -372,22 +354,18 @@ fn an_unlabelled_source_cannot_be_fine_tuned() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("has no label"), "{err}");
-    let out = selfsup(&[
-        "finetune",
-        "--checkpoint",
-        pre.to_str().unwrap(),
-        "--data",
-        images.to_str().unwrap(),
-        "--out",
-        dir.path().join("cli").to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "an error, not a panic");
-    assert!(
-        text(&out)
-            .1
-            .contains("have no labels: fine-tuning needs labelled images"),
-        "{}",
-        text(&out).1
+    let out = dir.path().join("cli");
+    fails_with(
+        &tiny_finetune(
+            &pre,
+            &[
+                "--data",
+                images.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ),
+        "have no labels: fine-tuning needs labelled images",
     );
 }
 
@@ -446,12 +424,9 @@ fn bad_checkpoints_and_test_sets_are_named_before_training() {
 
     // Test images that cannot score the run are refused before training: other classes than
     // the training images', or none.
-    let with_test = |test: &Path, out: &str| {
+    let with_test = |test: &Path, out: &str, says: &str| {
         let out = dir.path().join(out);
         let args = [
-            "finetune",
-            "--checkpoint",
-            pre.to_str().unwrap(),
             "--data",
             "sample",
             "--test",
@@ -459,24 +434,17 @@ fn bad_checkpoints_and_test_sets_are_named_before_training() {
             "--out",
             out.to_str().unwrap(),
         ];
-        let result = selfsup(&args);
-        assert_eq!(result.status.code(), Some(1), "an error, not a panic");
+        fails_with(&tiny_finetune(&pre, &args), says);
         assert!(!out.join("checkpoints").exists(), "nothing trained");
-        text(&result).1
     };
     let two = dir.path().join("two-classes");
     crate::testutil::class_folder(&two);
-    let stderr = with_test(&two, "t");
-    assert!(
-        stderr.contains("have 2 classes, the training images 10"),
-        "{stderr}"
-    );
+    with_test(&two, "t", "have 2 classes, the training images 10");
     let unlabelled = dir.path().join("unlabelled");
     for i in 0..3 {
         crate::testutil::write_image(&unlabelled.join(format!("{i}.png")), 8, 8, i);
     }
-    let stderr = with_test(&unlabelled, "u");
-    assert!(stderr.contains("have no labels"), "{stderr}");
+    with_test(&unlabelled, "u", "have no labels");
 
     // Weights of another architecture than the checkpoint declares.
     let other = selfsup::models::RotNetConfig {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cli::{selfsup, text};
+use crate::cli::{fails_with, selfsup, text};
 
 /// A tiny rotation run on 64 images of the sample's test split, 2 blocks, 16 px.
 fn tiny_run(dir: &Path, extra: &[&str]) -> std::process::Output {
@@ -27,15 +27,6 @@ fn tiny_run(dir: &Path, extra: &[&str]) -> std::process::Output {
     ];
     args.extend(extra);
     selfsup(&args)
-}
-
-fn fails_with(args: &[&str], needle: &str) -> String {
-    let out = selfsup(args);
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-    assert!(stderr.contains(needle), "{args:?}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    stderr
 }
 
 #[test]

@@ -105,22 +105,18 @@ impl MethodVisitor for Showing<'_> {
         let mut model = task.model(&ad);
         // A trained network is shown what validation shows it (held-out scenes, fixed masks),
         // with its predictions.
-        let trained = match self.checkpoint {
+        match self.checkpoint {
             Some(dir) => {
                 task.restore(checkpoint::load_task_state(dir)?)?;
                 model = checkpoint::load_model(model, dir)?;
-                Some(checkpoint::load_model(task.model(self.device), dir)?)
             }
-            None => {
-                task.prepare(&data)?;
-                None
-            }
-        };
+            None => task.prepare(&data)?,
+        }
         // The generator carries what the epoch start computed (DeepCluster's labels).
-        task.on_epoch_start(model, 0, &data)?;
-        let generator = match trained {
-            Some(_) => task.val_generator()?,
-            None => task.generator()?,
+        let model = task.on_epoch_start(model, 0, &data)?.model;
+        let (generator, trained) = match self.checkpoint {
+            Some(_) => (task.val_generator()?, Some(model.valid())),
+            None => (task.generator()?, None),
         };
         shown
             .iter()
