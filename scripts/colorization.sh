@@ -17,6 +17,6 @@ for loss in classification l2; do
 done
 for loss in classification l2; do
     run=runs/colorization-$loss
-    target/release/selfsup eval image --checkpoint "$run" --data "$TEST" \
+    "${BIN:-target/release/selfsup}" eval image --checkpoint "$run" --data "$TEST" \
         --gallery "$run/gallery.png" | tee "$run/eval-image.txt"
 done

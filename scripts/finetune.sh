@@ -11,8 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CKPT=${CKPT:-runs/rotation-fmnist}
 OUT=${OUT:-runs/finetune-rotation}
-cargo build --release --quiet
-BIN=target/release/selfsup
+# BIN runs a binary built before (a long run keeps its binary while the tree changes).
+[ -n "${BIN:-}" ] || cargo build --release --workspace --quiet
+BIN=${BIN:-target/release/selfsup}
 mkdir -p "$OUT"
 
 runs=()

@@ -19,6 +19,6 @@ for variant in ${VARIANTS:-adversarial l2}; do
     set=""; [ "$variant" = l2 ] && set='inpainting={mask="regions", gan={weight=0.0}}'
     run=runs/inpainting-$variant
     RUN=$run SET="$set" scripts/results.sh inpainting
-    target/release/selfsup eval image --checkpoint "$run" --data "$TEST" \
+    "${BIN:-target/release/selfsup}" eval image --checkpoint "$run" --data "$TEST" \
         --gallery "$run/gallery.png" | tee "$run/eval-image.txt"
 done

@@ -10,8 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs/layout}
-cargo build --release --quiet
-BIN=target/release/selfsup
+# BIN runs a binary built before (a long run keeps its binary while the tree changes).
+[ -n "${BIN:-}" ] || cargo build --release --workspace --quiet
+BIN=${BIN:-target/release/selfsup}
 
 for widths in "[32,64,128]" "[32,64,128,128]"; do
     blocks=$(echo "$widths" | tr -cd , | wc -c); blocks=$((blocks + 1))

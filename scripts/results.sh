@@ -10,6 +10,9 @@
 #   DATA="photos?crops=4000" SET='colorization.loss="l2"' scripts/results.sh colorization
 #   scripts/results.sh supervised          # the supervised upper bound (below)
 #
+# BIN (optional) is a selfsup binary built before, used instead of building the tree: a run
+# that spans sessions keeps the binary it started with while the code changes.
+#
 # DATA is what the method pretrains on (default: full Fashion-MNIST); SET holds more
 # `--set KEY=VALUE` for the new run, one a line. The probes always read full Fashion-MNIST;
 # NETWORK names the checkpoint's network they read (default: its first), whose evaluation and
@@ -53,8 +56,9 @@ done <<< "${SET:-}"
 NETWORK=${NETWORK:-}
 NAMED=(); [ -n "$NETWORK" ] && NAMED=(--network "$NETWORK")
 TAG=${NETWORK:+$NETWORK-}
-cargo build --release --quiet
-BIN=target/release/selfsup
+# BIN runs a binary built before (a long run keeps its binary while the tree changes).
+[ -n "${BIN:-}" ] || cargo build --release --workspace --quiet
+BIN=${BIN:-target/release/selfsup}
 
 if [ "$METHOD" = supervised ]; then
     STEPS=${STEPS:-5500}

@@ -27,7 +27,7 @@ for variant in ${VARIANTS:-mse features}; do
     RUN=$run NETWORK=discriminator scripts/results.sh superres
     for phase in srresnet srgan; do
         ckpt=$run/checkpoints/last; [ "$phase" = srresnet ] && ckpt=$run/checkpoints/epoch-0001
-        target/release/selfsup eval image --checkpoint "$ckpt" --data "$TEST" \
+        "${BIN:-target/release/selfsup}" eval image --checkpoint "$ckpt" --data "$TEST" \
             --gallery "$run/gallery-$phase.png" | tee "$run/eval-image-$phase.txt"
     done
 done

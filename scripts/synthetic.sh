@@ -28,6 +28,6 @@ print(f"held-out scenes after epoch {val['epoch']}: prediction / mean map")
 for name, unit in (("depth_rmse", ""), ("normal_angle", " deg"), ("contour_f", "")):
     print(f"  {name:<13} {float(val[name]):8.3f} / {float(base[name + '_mean_map']):8.3f}{unit}")
 PY
-    target/release/selfsup show synthetic --checkpoint "$run" --data fashion-mnist:test \
+    "${BIN:-target/release/selfsup}" show synthetic --checkpoint "$run" --data fashion-mnist:test \
         --count 6 --out "$run"
 done
