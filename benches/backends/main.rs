@@ -37,6 +37,10 @@ struct Args {
     steps: usize,
     #[arg(long, default_value_t = 10)]
     infer_batches: usize,
+    /// Convolution kernels: `burn` (Burn's own ops), `selfsup` (`selfsup::models::kernels`,
+    /// flex only) or `both`, one after the other for each model.
+    #[arg(long, default_value = "both")]
+    kernels: String,
     /// Run one (backend, model) in this process and print a JSON line (used internally).
     #[arg(long, hide = true)]
     child: bool,
@@ -51,6 +55,26 @@ fn forward_gflop(model: &str) -> f64 {
         "rotnet" => 117.3 / 3.0,
         _ => 28.1 / 3.0,
     }
+}
+
+/// The CPU model and whether it has AVX-512 (the gemm kernels differ), from /proc/cpuinfo.
+fn cpu_line() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split(':').nth(1))
+            .map(str::trim)
+            .unwrap_or("unknown")
+            .to_string()
+    };
+    let avx512 = field("flags").split_whitespace().any(|f| f == "avx512f");
+    format!(
+        "cpu: {} ({} logical cores here; avx512f: {})",
+        field("model name"),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if avx512 { "yes" } else { "no" }
+    )
 }
 
 /// Busy CPU seconds of the whole machine, from /proc/stat.
@@ -178,6 +202,7 @@ fn measure<M: SpecNet>(
     serde_json::json!({
         "backend": args.backend,
         "model": args.model,
+        "kernels": args.kernels,
         "batch": batch,
         "steps": args.steps,
         "train_img_s": (args.steps * batch) as f64 / train_s,
@@ -194,6 +219,7 @@ fn measure<M: SpecNet>(
 }
 
 fn run_child(args: &Args) -> anyhow::Result<()> {
+    selfsup::models::kernels::set_enabled(args.kernels == "selfsup");
     let backend: BackendKind = args.backend.parse()?;
     let device = backend.device()?;
     let ad = device.clone().autodiff();
@@ -245,9 +271,15 @@ fn main() -> anyhow::Result<()> {
         "all" => vec!["rotnet", "colornet"],
         m => vec![m],
     };
+    let kernels: Vec<&str> = match args.kernels.as_str() {
+        "both" => vec!["burn", "selfsup"],
+        k => vec![k],
+    };
+    println!("{}", cpu_line());
     println!(
-        "{:<8} {:<9} {:>11} {:>9} {:>11} {:>9} {:>10} {:>12} {:>16}",
+        "{:<8} {:<8} {:<9} {:>11} {:>9} {:>11} {:>9} {:>10} {:>12} {:>16}",
         "backend",
+        "kernels",
         "model",
         "train img/s",
         "GFLOP/s",
@@ -258,9 +290,13 @@ fn main() -> anyhow::Result<()> {
         "other cores busy"
     );
     for backend in backends {
-        for model in &models {
+        for (model, kernels) in models
+            .iter()
+            .flat_map(|m| kernels.iter().map(move |k| (m, k)))
+        {
             let out = Command::new(std::env::current_exe()?)
                 .args(["--child", "--backend", backend.name(), "--model", model])
+                .args(["--kernels", kernels])
                 .args(["--warmup", &args.warmup.to_string()])
                 .args(["--steps", &args.steps.to_string()])
                 .args(["--infer-batches", &args.infer_batches.to_string()])
@@ -275,8 +311,9 @@ fn main() -> anyhow::Result<()> {
             let r: serde_json::Value = serde_json::from_str(line)?;
             let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
             println!(
-                "{:<8} {:<9} {:>11.1} {:>9.1} {:>11.1} {:>9.1} {:>7.0} MB {:>9.1} ms {:>7.2}/{:<8.2}",
+                "{:<8} {:<8} {:<9} {:>11.1} {:>9.1} {:>11.1} {:>9.1} {:>7.0} MB {:>9.1} ms {:>7.2}/{:<8.2}",
                 backend.name(),
+                kernels,
                 model,
                 f("train_img_s"),
                 f("train_gflops"),

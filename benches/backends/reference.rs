@@ -7,6 +7,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use selfsup::models::kernels;
 
 fn conv3x3(cin: usize, cout: usize, stride: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new([cin, cout], [3, 3])
@@ -34,7 +35,7 @@ impl ConvBnRelu {
     /// # Shapes
     /// - `x`: `[batch, cin, height, width]` -> `[batch, cout, height, width]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.bn.forward(self.conv.forward(x)))
+        kernels::batch_norm(&self.bn, kernels::conv2d(&self.conv, x), true)
     }
 }
 
@@ -117,9 +118,15 @@ impl ColorNetReference {
     /// # Shapes
     /// - `x`: `[batch, 1, height, width]` -> `[batch, 2, height, width]` (sides divisible by 4)
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.encoder.iter().fold(x, |x, conv| relu(conv.forward(x)));
-        let x = self.decoder.iter().fold(x, |x, up| relu(up.forward(x)));
-        self.head.forward(x)
+        let x = self
+            .encoder
+            .iter()
+            .fold(x, |x, conv| relu(kernels::conv2d(conv, x)));
+        let x = self
+            .decoder
+            .iter()
+            .fold(x, |x, up| relu(kernels::conv_transpose2d(up, x)));
+        kernels::conv2d(&self.head, x)
     }
 }
 

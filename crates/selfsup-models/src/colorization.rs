@@ -9,6 +9,7 @@
 //! stride-2 transposed convolution per factor of 2 from the backbone's stride down to 4, a
 //! 3x3 convolution, ReLU, then the 1x1 classifier.
 
+use crate::kernels;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::prelude::*;
@@ -101,8 +102,11 @@ impl Colorizer {
     /// - `lightness`: `[batch, 1, side, side]` -> `[batch, outputs, side / 4, side / 4]`
     pub fn forward(&self, lightness: Tensor<4>) -> Tensor<4> {
         let x = self.backbone.forward(lightness);
-        let x = self.up.iter().fold(x, |x, up| relu(up.forward(x)));
-        self.out.forward(relu(self.conv.forward(x)))
+        let x = self
+            .up
+            .iter()
+            .fold(x, |x, up| relu(kernels::conv_transpose2d(up, x)));
+        kernels::conv2d(&self.out, relu(kernels::conv2d(&self.conv, x)))
     }
 }
 

@@ -3,6 +3,7 @@
 //! convolutions back to the image, judged against the original by a weighted L2 loss and a
 //! [`Discriminator`] of the inpainted result.
 
+use crate::kernels;
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
@@ -115,12 +116,11 @@ impl ContextEncoder {
         let x = x.reshape([n, c, h * w]).swap_dims(0, 1);
         let x = x.matmul(self.fc.val()) + self.fc_bias.val().unsqueeze_dim::<3>(1);
         let x = relu(x).swap_dims(0, 1).reshape([n, c, h, w]);
-        let x = relu(self.mix_bn.forward(self.mix.forward(x)));
-        let x = self
-            .up
-            .iter()
-            .fold(x, |x, up| relu(up.bn.forward(up.conv.forward(x))));
-        sigmoid(self.out.forward(x))
+        let x = kernels::batch_norm(&self.mix_bn, kernels::conv2d(&self.mix, x), true);
+        let x = self.up.iter().fold(x, |x, up| {
+            kernels::batch_norm(&up.bn, kernels::conv_transpose2d(&up.conv, x), true)
+        });
+        sigmoid(kernels::conv2d(&self.out, x))
     }
 }
 

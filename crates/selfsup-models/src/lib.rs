@@ -17,6 +17,7 @@ mod context_prediction;
 pub mod gan;
 mod inpainting;
 mod jigsaw;
+pub mod kernels;
 mod pretext_model;
 mod rotation;
 mod superres;

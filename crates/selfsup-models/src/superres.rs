@@ -3,6 +3,7 @@
 //! image) and SRGAN's discriminator, trained on MSE (the SRResNet warm-up) and then MSE, or a
 //! frozen network's features ([`ContentNetwork`]), plus the adversarial loss.
 
+use crate::kernels;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig, PixelShuffle, PixelShuffleConfig};
 use burn::prelude::*;
@@ -102,13 +103,13 @@ impl SrResNet {
         let mut blocks = self.trunk.forward_blocks(low);
         let last = blocks.pop().expect("the trunk has its first convolution");
         let skip = blocks.into_iter().next().unwrap_or_else(|| last.clone());
-        let x = self.post_bn.forward(self.post.forward(last)) + skip;
+        let x = kernels::batch_norm(&self.post_bn, kernels::conv2d(&self.post, last), false) + skip;
         let x = self.up.iter().fold(x, |x, stage| {
             stage
                 .act
-                .forward(stage.shuffle.forward(stage.conv.forward(x)))
+                .forward(stage.shuffle.forward(kernels::conv2d(&stage.conv, x)))
         });
-        self.out.forward(x)
+        kernels::conv2d(&self.out, x)
     }
 }
 

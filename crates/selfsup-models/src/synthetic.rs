@@ -3,6 +3,7 @@
 //! feature-pyramid decoder), and a domain discriminator on the trunk's last features that tells
 //! real images from synthetic ones.
 
+use crate::kernels;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
@@ -140,7 +141,7 @@ impl MultiTaskNet {
             .rev()
             .fold(None, |deeper: Option<Tensor<4>>, (b, block)| {
                 let [_, _, bh, bw] = block.dims();
-                let lateral = self.lateral[b].forward(block);
+                let lateral = kernels::conv2d(&self.lateral[b], block);
                 let merged = match deeper {
                     Some(d) => resize(d, [bh, bw]) + lateral,
                     None => lateral,
@@ -149,7 +150,7 @@ impl MultiTaskNet {
             })
             .expect("a trunk has blocks");
         let x = resize(x, [h, w]);
-        let normals = self.normals.forward(x.clone());
+        let normals = kernels::conv2d(&self.normals, x.clone());
         let length = normals
             .clone()
             .powi_scalar(2)
@@ -157,9 +158,9 @@ impl MultiTaskNet {
             .sqrt()
             .clamp_min(1e-6);
         Predictions {
-            log_depth: self.depth.forward(x.clone()),
+            log_depth: kernels::conv2d(&self.depth, x.clone()),
             normals: normals / length,
-            contours: self.contours.forward(x),
+            contours: kernels::conv2d(&self.contours, x),
             features,
         }
     }

@@ -15,6 +15,7 @@ pub use strided::{
     LEAKY_SLOPE, StridedLayer, StridedNet, StridedNetConfig, strided_padding, strided_sides,
 };
 
+use crate::kernels;
 use std::ops::Range;
 
 use burn::prelude::*;
@@ -45,7 +46,7 @@ impl ConvBlock {
     /// # Shapes
     /// - `x`: `[batch, cin, height, width]` -> `[batch, cout, height, width]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        burn::tensor::activation::relu(self.bn.forward(self.conv.forward(x)))
+        kernels::batch_norm(&self.bn, kernels::conv2d(&self.conv, x), true)
     }
 }
 

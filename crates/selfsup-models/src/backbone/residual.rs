@@ -2,6 +2,7 @@
 //! PReLU, then residual blocks (conv-BN-PReLU-conv-BN plus the block's input) at full
 //! resolution. Block 0 is the first convolution; block `b` the `b`-th residual block.
 
+use crate::kernels;
 use std::ops::Range;
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -67,10 +68,12 @@ impl ResidualBlock {
     /// # Shapes
     /// - `x`: `[batch, c, h, w]` -> `[batch, c, h, w]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self
-            .act
-            .forward(self.bn1.forward(self.conv1.forward(x.clone())));
-        self.bn2.forward(self.conv2.forward(y)) + x
+        let y = self.act.forward(kernels::batch_norm(
+            &self.bn1,
+            kernels::conv2d(&self.conv1, x.clone()),
+            false,
+        ));
+        kernels::batch_norm(&self.bn2, kernels::conv2d(&self.conv2, y), false) + x
     }
 }
 
@@ -93,7 +96,9 @@ impl ResidualNet {
         range
             .map(|b| {
                 x = match b {
-                    0 => self.head_act.forward(self.head.forward(x.clone())),
+                    0 => self
+                        .head_act
+                        .forward(kernels::conv2d(&self.head, x.clone())),
                     _ => self.blocks[b - 1].forward(x.clone()),
                 };
                 x.clone()

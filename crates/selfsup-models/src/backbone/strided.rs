@@ -2,6 +2,7 @@
 //! all but the first, LeakyReLU 0.2), as a backbone so that its features can be probed (SRGAN's
 //! discriminator, Ledig et al. 2017).
 
+use crate::kernels;
 use std::ops::Range;
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -94,9 +95,9 @@ impl StridedNet {
         let mut x = x;
         range
             .map(|i| {
-                let y = self.convs[i].forward(x.clone());
+                let y = kernels::conv2d(&self.convs[i], x.clone());
                 let y = match &self.norms[i] {
-                    Some(bn) => bn.forward(y),
+                    Some(bn) => kernels::batch_norm(bn, y, false),
                     None => y,
                 };
                 x = leaky_relu(y, LEAKY_SLOPE);

@@ -1,0 +1,339 @@
+//! Faster kernels for Burn's CPU backend, flex, behind Burn's backend-extension mechanism.
+//!
+//! Models call [`conv2d`] and [`conv_transpose2d`] with Burn's own modules, so parameters,
+//! checkpoints and every other backend stay as they are: on a flex device (with or without
+//! autodiff) and f32 data the convolution runs through [`im2col`]'s kernels and their backward
+//! pass, anywhere else through the module's own `forward`. `docs/benchmarks.md` measures what
+//! this gains.
+
+#[cfg(feature = "flex")]
+pub mod batch_norm;
+#[cfg(feature = "flex")]
+mod flex;
+#[cfg(feature = "flex")]
+pub mod im2col;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::prelude::*;
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns the kernels on (the default) or off for the whole process; off, every convolution runs
+/// through Burn's own op, which is how the benchmarks compare the two.
+pub fn set_enabled(enabled: bool) {
+    ENABLED.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether the kernels are on ([`set_enabled`]).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// `conv.forward(x)`, by the im2col kernels where they apply.
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if let Some(g) = plain_geometry(conv, &x) {
+        let weight = conv.weight.val();
+        let out = Tensor::<4>::from_dispatch(
+            <burn::backend::Dispatch as flex::FlexKernels>::im2col_conv2d(
+                x.into_dispatch(),
+                weight.into_dispatch(),
+                g,
+                false,
+            ),
+        );
+        return with_bias(out, conv.bias.as_ref().map(|b| b.val()));
+    }
+    conv.forward(x)
+}
+
+/// `conv.forward(x)`, by the im2col kernels where they apply.
+pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if let Some(g) = transposed_geometry(conv, &x) {
+        let weight = conv.weight.val();
+        let out = Tensor::<4>::from_dispatch(
+            <burn::backend::Dispatch as flex::FlexKernels>::im2col_conv2d(
+                x.into_dispatch(),
+                weight.into_dispatch(),
+                g,
+                true,
+            ),
+        );
+        return with_bias(out, conv.bias.as_ref().map(|b| b.val()));
+    }
+    conv.forward(x)
+}
+
+/// `bn.forward(x)`, then ReLU when `relu` is set, by one fused kernel in training mode on flex.
+pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, relu: bool) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if fuses(bn, &x) {
+        // What `BatchNorm::forward_train` does, with the fused op in place of Burn's.
+        let device = x.device();
+        let (out, mean, var) =
+            <burn::backend::Dispatch as flex::FlexKernels>::batch_norm_relu_train(
+                x.into_dispatch(),
+                bn.gamma.val().into_dispatch(),
+                bn.beta.val().into_dispatch(),
+                bn.epsilon,
+                relu,
+            );
+        let (mean, var) = (
+            Tensor::<1>::from_dispatch(mean),
+            Tensor::<1>::from_dispatch(var),
+        );
+        let update = |running: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+            let value = running.value_sync().to_device(&device);
+            let value = value
+                .mul_scalar(1.0 - bn.momentum)
+                .add(batch.detach().mul_scalar(bn.momentum));
+            running.update(value.detach());
+        };
+        update(&bn.running_mean, mean);
+        update(&bn.running_var, var);
+        return Tensor::from_dispatch(out);
+    }
+    let out = bn.forward(x);
+    if relu {
+        burn::tensor::activation::relu(out)
+    } else {
+        out
+    }
+}
+
+fn with_bias(out: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    match bias {
+        Some(bias) => {
+            let channels = bias.dims()[0];
+            out + bias.reshape([1, channels, 1, 1])
+        }
+        None => out,
+    }
+}
+
+/// Whether the kernels can run `x` here: f32 on a flex device.
+#[cfg(feature = "flex")]
+fn on_flex(x: &Tensor<4>) -> bool {
+    use burn::backend::DispatchDevice;
+    enabled()
+        && x.dtype() == burn::tensor::DType::F32
+        && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// Whether [`batch_norm`] runs the fused kernel: training mode, f32 on flex.
+#[cfg(feature = "flex")]
+fn fuses(bn: &BatchNorm, x: &Tensor<4>) -> bool {
+    on_flex(x) && x.device().is_autodiff() && bn.training.is_enabled()
+}
+
+#[cfg(feature = "flex")]
+fn plain_geometry(conv: &Conv2d, x: &Tensor<4>) -> Option<im2col::ConvGeometry> {
+    if !on_flex(x) || conv.groups != 1 || conv.dilation != [1, 1] {
+        return None;
+    }
+    let dims = x.dims();
+    let [c_out, c_in, kh, kw] = conv.weight.dims();
+    // The kernels pad symmetrically; `Same` (asymmetric for even kernels) stays with Burn.
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            [top, left]
+        }
+        _ => return None,
+    };
+    if c_in != dims[1] {
+        return None;
+    }
+    im2col::ConvGeometry::new(dims, [c_out, kh, kw], conv.stride, padding)
+}
+
+#[cfg(feature = "flex")]
+fn transposed_geometry(conv: &ConvTranspose2d, x: &Tensor<4>) -> Option<im2col::ConvGeometry> {
+    if !on_flex(x) || conv.groups != 1 || conv.dilation != [1, 1] {
+        return None;
+    }
+    let dims = x.dims();
+    let [c_in, c_out, kh, kw] = conv.weight.dims();
+    if c_in != dims[1] {
+        return None;
+    }
+    im2col::ConvGeometry::transposed(
+        dims,
+        [c_out, kh, kw],
+        conv.stride,
+        conv.padding,
+        conv.padding_out,
+    )
+}
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use super::*;
+    use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+    use burn::tensor::Distribution;
+
+    /// Largest difference relative to the reference's largest magnitude.
+    fn relative_error<const D: usize>(ours: Tensor<D>, reference: Tensor<D>) -> f32 {
+        let scale = reference
+            .clone()
+            .abs()
+            .max()
+            .into_scalar::<f32>()
+            .max(1e-12);
+        (ours - reference).abs().max().into_scalar::<f32>() / scale
+    }
+
+    /// Output, input gradient and the gradients of `weights` and `vectors` under `<y, u>`.
+    type Passes = (Tensor<4>, Tensor<4>, Vec<Tensor<4>>, Vec<Tensor<1>>);
+
+    fn passes(
+        forward: impl Fn(Tensor<4>) -> Tensor<4>,
+        x: &Tensor<4>,
+        weights: &[Tensor<4>],
+        vectors: &[Tensor<1>],
+    ) -> Passes {
+        let x = x.clone().detach().require_grad();
+        let y = forward(x.clone());
+        let u = Tensor::<4>::random(y.dims(), Distribution::Normal(0.0, 1.0), &y.device());
+        let grads = (y.clone() * u).sum().backward();
+        (
+            y,
+            x.grad(&grads).unwrap(),
+            weights.iter().map(|p| p.grad(&grads).unwrap()).collect(),
+            vectors.iter().map(|p| p.grad(&grads).unwrap()).collect(),
+        )
+    }
+
+    fn assert_close(ours: Passes, reference: Passes) {
+        assert!(relative_error(ours.0, reference.0) < 1e-4, "output");
+        assert!(relative_error(ours.1, reference.1) < 1e-4, "input gradient");
+        for (a, b) in ours.2.into_iter().zip(reference.2) {
+            assert!(relative_error(a, b) < 1e-4, "weight gradient");
+        }
+        for (a, b) in ours.3.into_iter().zip(reference.3) {
+            assert!(relative_error(a, b) < 1e-4, "bias, gamma or beta gradient");
+        }
+    }
+
+    #[test]
+    fn convolutions_match_burns_forward_and_backward() {
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        // (c_in, c_out, kernel, stride, padding, side)
+        for (c_in, c_out, k, s, p, side) in [
+            (3, 8, 3, 1, 1, 9),
+            (2, 3, 3, 1, 1, 40),
+            (4, 6, 3, 2, 1, 10),
+            (5, 7, 1, 1, 0, 6),
+            (2, 3, 5, 2, 0, 11),
+        ] {
+            let conv = Conv2dConfig::new([c_in, c_out], [k, k])
+                .with_stride([s, s])
+                .with_padding(match p {
+                    0 => PaddingConfig2d::Valid,
+                    p => PaddingConfig2d::Explicit(p, p, p, p),
+                })
+                .init(&device);
+            let x = Tensor::<4>::random(
+                [3, c_in, side, side],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            assert!(
+                plain_geometry(&conv, &x).is_some(),
+                "the kernels take this shape"
+            );
+            let weight = conv.weight.val();
+            let bias = conv.bias.as_ref().unwrap().val();
+            device.seed(1);
+            let ours = passes(|x| conv2d(&conv, x), &x, &[weight.clone()], &[bias.clone()]);
+            device.seed(1);
+            let reference = passes(|x| conv.forward(x), &x, &[weight], &[bias]);
+            assert_close(ours, reference);
+        }
+    }
+
+    #[test]
+    fn transposed_convolutions_match_burns_forward_and_backward() {
+        let device = Device::flex().autodiff();
+        device.seed(8);
+        // (c_in, c_out, kernel, stride, padding, output padding, side)
+        for (c_in, c_out, k, s, p, o, side) in [
+            (6, 4, 4, 2, 1, 0, 5),
+            (3, 5, 3, 2, 1, 1, 4),
+            (4, 2, 3, 1, 1, 0, 6),
+        ] {
+            let conv = ConvTranspose2dConfig::new([c_in, c_out], [k, k])
+                .with_stride([s, s])
+                .with_padding([p, p])
+                .with_padding_out([o, o])
+                .init(&device);
+            let x = Tensor::<4>::random(
+                [2, c_in, side, side],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            assert!(
+                transposed_geometry(&conv, &x).is_some(),
+                "the kernels take this shape"
+            );
+            let weight = conv.weight.val();
+            let bias = conv.bias.as_ref().unwrap().val();
+            device.seed(2);
+            let ours = passes(
+                |x| conv_transpose2d(&conv, x),
+                &x,
+                &[weight.clone()],
+                &[bias.clone()],
+            );
+            device.seed(2);
+            let reference = passes(|x| conv.forward(x), &x, &[weight], &[bias]);
+            assert_close(ours, reference);
+        }
+    }
+
+    #[test]
+    fn batch_norm_matches_burns_forward_backward_and_running_statistics() {
+        use burn::nn::BatchNormConfig;
+        let device = Device::flex().autodiff();
+        device.seed(9);
+        for relu in [false, true] {
+            let bn = BatchNormConfig::new(5).init(&device);
+            // Non-zero means and spreads per channel, as after a convolution.
+            let x = Tensor::<4>::random([4, 5, 6, 7], Distribution::Normal(0.0, 1.0), &device)
+                * 3.0
+                + 0.5;
+            assert!(fuses(&bn, &x), "the fused kernel runs here");
+            device.seed(3);
+            let ours = passes(
+                |x| batch_norm(&bn, x, relu),
+                &x,
+                &[],
+                &[bn.gamma.val(), bn.beta.val()],
+            );
+            let ours_stats = (bn.running_mean.value(), bn.running_var.value());
+            let reference_bn = BatchNormConfig::new(5).init(&device);
+            device.seed(3);
+            let reference = passes(
+                |x| {
+                    let y = reference_bn.forward(x);
+                    if relu {
+                        burn::tensor::activation::relu(y)
+                    } else {
+                        y
+                    }
+                },
+                &x,
+                &[],
+                &[reference_bn.gamma.val(), reference_bn.beta.val()],
+            );
+            assert!(relative_error(ours_stats.0, reference_bn.running_mean.value()) < 1e-5);
+            assert!(relative_error(ours_stats.1, reference_bn.running_var.value()) < 1e-5);
+            assert_close(ours, reference);
+        }
+    }
+}
