@@ -17,6 +17,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use clap::Parser;
+use selfsup::models::kernels;
 use selfsup::train::BackendKind;
 
 mod reference;
@@ -191,7 +192,16 @@ fn measure<M: SpecNet>(
     (0..args.warmup).for_each(|_| {
         step();
     });
+    kernels::timing::reset();
     let (train_s, step_ms, train_other, losses) = timed(args.steps, &mut step);
+    // Mean milliseconds per step in each pass of selfsup's kernels (zero with Burn's).
+    let per_pass: serde_json::Map<String, serde_json::Value> = kernels::timing::Pass::ALL
+        .iter()
+        .map(|&pass| {
+            let ms = kernels::timing::seconds(pass) * 1e3 / args.steps as f64;
+            (pass.name().to_string(), ms.into())
+        })
+        .collect();
     let model = slot.take().expect("trained model").valid();
     (0..args.warmup).for_each(|_| {
         model.probe(x_infer.clone());
@@ -215,11 +225,13 @@ fn measure<M: SpecNet>(
         "loss_first": losses.first(),
         "loss_last": losses.last(),
         "peak_rss_mb": peak_rss_mb(),
+        "train_step_ms_mean": train_s * 1e3 / args.steps as f64,
+        "kernel_ms_per_step": per_pass,
     })
 }
 
 fn run_child(args: &Args) -> anyhow::Result<()> {
-    selfsup::models::kernels::set_enabled(args.kernels == "selfsup");
+    kernels::set_enabled(args.kernels == "selfsup");
     let backend: BackendKind = args.backend.parse()?;
     let device = backend.device()?;
     let ad = device.clone().autodiff();
@@ -289,6 +301,7 @@ fn main() -> anyhow::Result<()> {
         "step median",
         "other cores busy"
     );
+    let mut per_pass_rows = Vec::new();
     for backend in backends {
         for (model, kernels) in models
             .iter()
@@ -324,11 +337,36 @@ fn main() -> anyhow::Result<()> {
                 f("train_other_cores"),
                 f("infer_other_cores"),
             );
+            if *kernels == "selfsup" {
+                per_pass_rows.push((model.to_string(), r.clone()));
+            }
         }
     }
     println!(
         "(train step = forward + backward + Adam; GFLOP/s from the spec's FLOP counts; \
          other cores busy = cores used by other processes during timed train/infer)"
     );
+    for (model, r) in per_pass_rows {
+        let step = r["train_step_ms_mean"].as_f64().unwrap_or(f64::NAN);
+        println!("\n{model}, selfsup's kernels: {step:.0} ms per training step (mean)");
+        let mut kernels_ms = 0.0;
+        for pass in kernels::timing::Pass::ALL {
+            let ms = r["kernel_ms_per_step"][pass.name()]
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            kernels_ms += ms;
+            println!(
+                "  {:<26} {ms:8.1} ms {:5.1}%",
+                pass.name(),
+                100.0 * ms / step
+            );
+        }
+        let rest = step - kernels_ms;
+        println!(
+            "  {:<26} {rest:8.1} ms {:5.1}%",
+            "everything else (Burn)",
+            100.0 * rest / step
+        );
+    }
     Ok(())
 }

@@ -8,12 +8,17 @@ use rayon::prelude::*;
 /// `[batch, channels, pixels]` of a BatchNorm input.
 pub type Dims = [usize; 3];
 
-/// Per channel: `(sum, sum of squares)` of `x` (in f64: they are differenced for the
-/// variance), or of `g` and `g * x` when `weights` is given.
+/// Lanes of the partial sums: eight f32 accumulators let the compiler vectorise a plane's sum.
+const LANES: usize = 8;
+
+/// Per channel `c`, over the batch: the two sums of `f(c, x, g)` element by element over `x`
+/// and, when given, `g` (`x` again when not). Accumulated in f32 per plane and in f64 across
+/// planes (they are differenced for the variance).
 fn channel_sums(
     [batch, channels, pixels]: Dims,
     x: &[f32],
-    weights: Option<&[f32]>,
+    g: Option<&[f32]>,
+    f: impl Fn(usize, f32, f32) -> (f32, f32) + Sync,
 ) -> Vec<(f64, f64)> {
     (0..channels)
         .into_par_iter()
@@ -22,21 +27,21 @@ fn channel_sums(
             for n in 0..batch {
                 let at = (n * channels + c) * pixels;
                 let x = &x[at..][..pixels];
-                // Eight partial sums per plane let the compiler vectorise the f32 sums.
-                let (mut sa, mut sb) = ([0.0f32; 8], [0.0f32; 8]);
-                match weights {
-                    None => {
-                        for (i, &v) in x.iter().enumerate() {
-                            sa[i % 8] += v;
-                            sb[i % 8] += v * v;
-                        }
+                let g = g.map_or(x, |g| &g[at..][..pixels]);
+                let (mut sa, mut sb) = ([0.0f32; LANES], [0.0f32; LANES]);
+                let (xs, gs) = (x.chunks_exact(LANES), g.chunks_exact(LANES));
+                let (x_tail, g_tail) = (xs.remainder(), gs.remainder());
+                for (x, g) in xs.zip(gs) {
+                    for l in 0..LANES {
+                        let (u, v) = f(c, x[l], g[l]);
+                        sa[l] += u;
+                        sb[l] += v;
                     }
-                    Some(g) => {
-                        for (i, (&v, &g)) in x.iter().zip(&g[at..][..pixels]).enumerate() {
-                            sa[i % 8] += g;
-                            sb[i % 8] += g * v;
-                        }
-                    }
+                }
+                for (&x, &g) in x_tail.iter().zip(g_tail) {
+                    let (u, v) = f(c, x, g);
+                    sa[0] += u;
+                    sb[0] += v;
                 }
                 a += sa.iter().map(|&v| v as f64).sum::<f64>();
                 b += sb.iter().map(|&v| v as f64).sum::<f64>();
@@ -71,7 +76,7 @@ pub fn forward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let [batch, channels, pixels] = dims;
     let count = (batch * pixels).max(1) as f64;
-    let (mean, var): (Vec<f32>, Vec<f32>) = channel_sums(dims, x, None)
+    let (mean, var): (Vec<f32>, Vec<f32>) = channel_sums(dims, x, None, |_, x, _| (x, x * x))
         .into_iter()
         .map(|(sum, squares)| {
             let mean = sum / count;
@@ -115,29 +120,19 @@ pub fn backward(
     let [batch, channels, pixels] = dims;
     let count = (batch * pixels).max(1) as f64;
     let affine = affine(gamma, beta, mean, var, epsilon);
-    // ReLU's gradient: dy where the normalised input was positive.
-    let masked;
-    let g = match relu {
-        true => {
-            let mut g = vec![0.0; dy.len()];
-            g.par_chunks_mut(pixels.max(1))
-                .zip(
-                    dy.par_chunks(pixels.max(1))
-                        .zip(x.par_chunks(pixels.max(1))),
-                )
-                .enumerate()
-                .for_each(|(plane, (g, (dy, x)))| {
-                    let (scale, shift) = affine[plane % channels];
-                    for ((g, &dy), &x) in g.iter_mut().zip(dy).zip(x) {
-                        *g = if x * scale + shift > 0.0 { dy } else { 0.0 };
-                    }
-                });
-            masked = g;
-            &masked
+    // ReLU's gradient is dy where the normalised input was positive; the mask is recomputed
+    // from x in both passes rather than stored.
+    let g = |(scale, shift): (f32, f32), x: f32, dy: f32| {
+        if !relu || x * scale + shift > 0.0 {
+            dy
+        } else {
+            0.0
         }
-        false => dy,
     };
-    let sums = channel_sums(dims, x, Some(g));
+    let sums = channel_sums(dims, x, Some(dy), |c, x, dy| {
+        let g = g(affine[c], x, dy);
+        (g, g * x)
+    });
     let mut dgamma = vec![0.0; channels];
     let mut dbeta = vec![0.0; channels];
     // dx = scale * (g - mean(g) - xhat * mean(g * xhat)), xhat = (x - mean) / std, written as
@@ -157,12 +152,16 @@ pub fn backward(
         .collect();
     let mut dx = vec![0.0; x.len()];
     dx.par_chunks_mut(pixels.max(1))
-        .zip(g.par_chunks(pixels.max(1)).zip(x.par_chunks(pixels.max(1))))
+        .zip(
+            dy.par_chunks(pixels.max(1))
+                .zip(x.par_chunks(pixels.max(1))),
+        )
         .enumerate()
-        .for_each(|(plane, (dx, (g, x)))| {
-            let (scale, a, b) = coefficients[plane % channels];
-            for ((dx, &g), &x) in dx.iter_mut().zip(g).zip(x) {
-                *dx = scale * g + a * x + b;
+        .for_each(|(plane, (dx, (dy, x)))| {
+            let c = plane % channels;
+            let ((scale, a, b), affine) = (coefficients[c], affine[c]);
+            for ((dx, &dy), &x) in dx.iter_mut().zip(dy).zip(x) {
+                *dx = scale * g(affine, x, dy) + a * x + b;
             }
         });
     (dx, dgamma, dbeta)

@@ -12,6 +12,7 @@ use burn::tensor::TensorData;
 
 use super::batch_norm;
 use super::im2col::{self, ConvGeometry};
+use super::timing::{Pass::*, timed};
 
 /// A 2-D convolution without bias by the im2col kernels: the plain one (`transposed` false:
 /// `[batch, c_in, h, w]` by `[c_out, c_in, kh, kw]`) or the transposed one (`[batch, c_in, h,
@@ -90,8 +91,14 @@ impl FlexKernels for Flex {
     ) -> FlexTensor {
         let (x, w) = (values(&x), values(&weight));
         match transposed {
-            false => tensor(im2col::conv2d(&g, &x, &w), image_shape(&g, false)),
-            true => tensor(im2col::conv2d_input_grad(&g, &w, &x), image_shape(&g, true)),
+            false => tensor(
+                timed(ConvForward, || im2col::conv2d(&g, &x, &w)),
+                image_shape(&g, false),
+            ),
+            true => tensor(
+                timed(ConvForward, || im2col::conv2d_input_grad(&g, &w, &x)),
+                image_shape(&g, true),
+            ),
         }
     }
 
@@ -103,14 +110,16 @@ impl FlexKernels for Flex {
         relu: bool,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let (dims, shape) = (norm_dims(&x), x.layout().shape().clone());
-        let (out, mean, var) = batch_norm::forward(
-            dims,
-            &values(&x),
-            &values(&gamma),
-            &values(&beta),
-            epsilon,
-            relu,
-        );
+        let (out, mean, var) = timed(BatchNormForward, || {
+            batch_norm::forward(
+                dims,
+                &values(&x),
+                &values(&gamma),
+                &values(&beta),
+                epsilon,
+                relu,
+            )
+        });
         let channels = [dims[1]];
         (
             FlexTensor::from_data(TensorData::new(out, shape)),
@@ -140,17 +149,19 @@ impl Backward<Flex, 3> for BatchNormReluBackward {
         let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma);
         let beta = checkpointer.retrieve_node_output::<FlexTensor>(beta);
         let (dims, shape) = (norm_dims(&x), x.layout().shape().clone());
-        let (dx, dgamma, dbeta) = batch_norm::backward(
-            dims,
-            &values(&x),
-            &values(&dy),
-            &values(&gamma),
-            &values(&beta),
-            &values(&mean),
-            &values(&var),
-            epsilon,
-            relu,
-        );
+        let (dx, dgamma, dbeta) = timed(BatchNormBackward, || {
+            batch_norm::backward(
+                dims,
+                &values(&x),
+                &values(&dy),
+                &values(&gamma),
+                &values(&beta),
+                &values(&mean),
+                &values(&var),
+                epsilon,
+                relu,
+            )
+        });
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, shape)));
         }
@@ -186,17 +197,20 @@ impl Backward<Flex, 2> for FlexKernelsBackward {
         if let Some(node) = node_x {
             let dx = match transposed {
                 false => tensor(
-                    im2col::conv2d_input_grad(&g, &w, &dy),
+                    timed(ConvInputGrad, || im2col::conv2d_input_grad(&g, &w, &dy)),
                     image_shape(&g, true),
                 ),
-                true => tensor(im2col::conv2d(&g, &dy, &w), image_shape(&g, false)),
+                true => tensor(
+                    timed(ConvInputGrad, || im2col::conv2d(&g, &dy, &w)),
+                    image_shape(&g, false),
+                ),
             };
             grads.register::<Flex>(node.id, dx);
         }
         if let Some(node) = node_weight {
             let dw = match transposed {
-                false => im2col::conv2d_weight_grad(&g, &x, &dy),
-                true => im2col::conv2d_weight_grad(&g, &dy, &x),
+                false => timed(ConvWeightGrad, || im2col::conv2d_weight_grad(&g, &x, &dy)),
+                true => timed(ConvWeightGrad, || im2col::conv2d_weight_grad(&g, &dy, &x)),
             };
             grads.register::<Flex>(node.id, tensor(dw, weight_shape(&g)));
         }
