@@ -138,7 +138,7 @@ fn main() {
                 median_ms(args.runs, || {
                     Flex::conv_transpose2d(flex(&x, input), flex(&w, wshape), None, options.clone())
                 }),
-                median_ms(args.runs, || im2col::conv2d_input_grad(&g, &w, &x)),
+                median_ms(args.runs, || im2col::conv2d_input_grad(&g, &w, &x, None)),
                 median_ms(args.runs, || {
                     Flex::conv_transpose2d_x_backward(
                         flex(&w, wshape),
@@ -146,7 +146,7 @@ fn main() {
                         options.clone(),
                     )
                 }),
-                median_ms(args.runs, || im2col::conv2d(&g, &dy, &w)),
+                median_ms(args.runs, || im2col::conv2d(&g, &dy, &w, None)),
                 median_ms(args.runs, || {
                     Flex::conv_transpose2d_weight_backward(
                         flex(&x, input),
@@ -172,7 +172,7 @@ fn main() {
                 median_ms(args.runs, || {
                     Flex::conv2d(flex(&x, input), flex(&w, wshape), None, options.clone())
                 }),
-                median_ms(args.runs, || im2col::conv2d(&g, &x, &w)),
+                median_ms(args.runs, || im2col::conv2d(&g, &x, &w, None)),
                 median_ms(args.runs, || {
                     Flex::conv2d_x_backward(
                         flex(&x, input),
@@ -181,7 +181,7 @@ fn main() {
                         options.clone(),
                     )
                 }),
-                median_ms(args.runs, || im2col::conv2d_input_grad(&g, &w, &dy)),
+                median_ms(args.runs, || im2col::conv2d_input_grad(&g, &w, &dy, None)),
                 median_ms(args.runs, || {
                     Flex::conv2d_weight_backward(
                         flex(&x, input),

@@ -11,18 +11,19 @@ pub type Dims = [usize; 3];
 /// Lanes of the partial sums: eight f32 accumulators let the compiler vectorise a plane's sum.
 const LANES: usize = 8;
 
-/// Per channel `c`, over the batch: the two sums of `f(c, x, g)` element by element over `x`
-/// and, when given, `g` (`x` again when not). Accumulated in f32 per plane and in f64 across
+/// Per channel `c`, over the batch: the two sums of `per_channel(c)(x, g)` element by element
+/// over `x` and, when given, `g` (`x` again when not). Accumulated in f32 per plane and in f64 across
 /// planes (they are differenced for the variance).
-fn channel_sums(
+pub(crate) fn channel_sums<F: Fn(f32, f32) -> (f32, f32)>(
     [batch, channels, pixels]: Dims,
     x: &[f32],
     g: Option<&[f32]>,
-    f: impl Fn(usize, f32, f32) -> (f32, f32) + Sync,
+    per_channel: impl Fn(usize) -> F + Sync,
 ) -> Vec<(f64, f64)> {
     (0..channels)
         .into_par_iter()
         .map(|c| {
+            let f = per_channel(c);
             let (mut a, mut b) = (0.0f64, 0.0f64);
             for n in 0..batch {
                 let at = (n * channels + c) * pixels;
@@ -33,13 +34,13 @@ fn channel_sums(
                 let (x_tail, g_tail) = (xs.remainder(), gs.remainder());
                 for (x, g) in xs.zip(gs) {
                     for l in 0..LANES {
-                        let (u, v) = f(c, x[l], g[l]);
+                        let (u, v) = f(x[l], g[l]);
                         sa[l] += u;
                         sb[l] += v;
                     }
                 }
                 for (&x, &g) in x_tail.iter().zip(g_tail) {
-                    let (u, v) = f(c, x, g);
+                    let (u, v) = f(x, g);
                     sa[0] += u;
                     sb[0] += v;
                 }
@@ -76,7 +77,7 @@ pub fn forward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let [batch, channels, pixels] = dims;
     let count = (batch * pixels).max(1) as f64;
-    let (mean, var): (Vec<f32>, Vec<f32>) = channel_sums(dims, x, None, |_, x, _| (x, x * x))
+    let (mean, var): (Vec<f32>, Vec<f32>) = channel_sums(dims, x, None, |_| |x, _| (x, x * x))
         .into_iter()
         .map(|(sum, squares)| {
             let mean = sum / count;
@@ -129,9 +130,12 @@ pub fn backward(
             0.0
         }
     };
-    let sums = channel_sums(dims, x, Some(dy), |c, x, dy| {
-        let g = g(affine[c], x, dy);
-        (g, g * x)
+    let sums = channel_sums(dims, x, Some(dy), |c| {
+        let affine = affine[c];
+        move |x, dy| {
+            let g = g(affine, x, dy);
+            (g, g * x)
+        }
     });
     let mut dgamma = vec![0.0; channels];
     let mut dbeta = vec![0.0; channels];

@@ -14,7 +14,7 @@ use super::batch_norm;
 use super::im2col::{self, ConvGeometry};
 use super::timing::{Pass::*, timed};
 
-/// A 2-D convolution without bias by the im2col kernels: the plain one (`transposed` false:
+/// A 2-D convolution plus bias by the im2col kernels: the plain one (`transposed` false:
 /// `[batch, c_in, h, w]` by `[c_out, c_in, kh, kw]`) or the transposed one (`[batch, c_in, h,
 /// w]` by `[c_in, c_out, kh, kw]`), where `geometry` is the plain convolution the transposed one
 /// is the input gradient of ([`ConvGeometry::transposed`]).
@@ -24,6 +24,7 @@ pub trait FlexKernels: Backend {
     fn im2col_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         geometry: ConvGeometry,
         transposed: bool,
     ) -> FloatTensor<Self>;
@@ -86,17 +87,20 @@ impl FlexKernels for Flex {
     fn im2col_conv2d(
         x: FlexTensor,
         weight: FlexTensor,
+        bias: FlexTensor,
         g: ConvGeometry,
         transposed: bool,
     ) -> FlexTensor {
-        let (x, w) = (values(&x), values(&weight));
+        let (x, w, b) = (values(&x), values(&weight), values(&bias));
         match transposed {
             false => tensor(
-                timed(ConvForward, || im2col::conv2d(&g, &x, &w)),
+                timed(ConvForward, || im2col::conv2d(&g, &x, &w, Some(&b))),
                 image_shape(&g, false),
             ),
             true => tensor(
-                timed(ConvForward, || im2col::conv2d_input_grad(&g, &w, &x)),
+                timed(ConvForward, || {
+                    im2col::conv2d_input_grad(&g, &w, &x, Some(&b))
+                }),
                 image_shape(&g, true),
             ),
         }
@@ -177,18 +181,18 @@ impl Backward<Flex, 3> for BatchNormReluBackward {
 /// The backward pass: the other two kernels, with the roles of a transposed convolution's
 /// input and output exchanged.
 #[derive(Debug)]
-struct FlexKernelsBackward;
+struct ConvBackward;
 
-impl Backward<Flex, 2> for FlexKernelsBackward {
+impl Backward<Flex, 3> for ConvBackward {
     type State = (NodeId, NodeId, ConvGeometry, bool);
 
     fn backward(
         self,
-        ops: Ops<Self::State, 2>,
+        ops: Ops<Self::State, 3>,
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [node_x, node_weight] = ops.parents;
+        let [node_x, node_weight, node_bias] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, weight, g, transposed) = ops.state;
         let x = checkpointer.retrieve_node_output::<FlexTensor>(x);
@@ -197,11 +201,13 @@ impl Backward<Flex, 2> for FlexKernelsBackward {
         if let Some(node) = node_x {
             let dx = match transposed {
                 false => tensor(
-                    timed(ConvInputGrad, || im2col::conv2d_input_grad(&g, &w, &dy)),
+                    timed(ConvInputGrad, || {
+                        im2col::conv2d_input_grad(&g, &w, &dy, None)
+                    }),
                     image_shape(&g, true),
                 ),
                 true => tensor(
-                    timed(ConvInputGrad, || im2col::conv2d(&g, &dy, &w)),
+                    timed(ConvInputGrad, || im2col::conv2d(&g, &dy, &w, None)),
                     image_shape(&g, false),
                 ),
             };
@@ -214,6 +220,14 @@ impl Backward<Flex, 2> for FlexKernelsBackward {
             };
             grads.register::<Flex>(node.id, tensor(dw, weight_shape(&g)));
         }
+        if let Some(node) = node_bias {
+            // The bias gradient: dy summed per channel, over the batch and the pixels.
+            let shape = image_shape(&g, transposed);
+            let dims = [shape[0], shape[1], shape[2] * shape[3]];
+            let sums = batch_norm::channel_sums(dims, &dy, None, |_| |v, _| (v, 0.0));
+            let db = sums.into_iter().map(|(sum, _)| sum as f32).collect();
+            grads.register::<Flex>(node.id, tensor(db, [dims[1]]));
+        }
     }
 }
 
@@ -221,14 +235,24 @@ impl<C: CheckpointStrategy> FlexKernels for Autodiff<Flex, C> {
     fn im2col_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         geometry: ConvGeometry,
         transposed: bool,
     ) -> FloatTensor<Self> {
-        match FlexKernelsBackward
-            .prepare::<C>([x.node(), weight.node()])
+        let prepared = ConvBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
             .compute_bound()
-            .stateful()
-        {
+            .stateful();
+        let forward = |x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>| {
+            Flex::im2col_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                geometry,
+                transposed,
+            )
+        };
+        match prepared {
             OpsKind::Tracked(mut prep) => {
                 let state = (
                     prep.checkpoint(&x),
@@ -236,20 +260,9 @@ impl<C: CheckpointStrategy> FlexKernels for Autodiff<Flex, C> {
                     geometry,
                     transposed,
                 );
-                let out = Flex::im2col_conv2d(
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    geometry,
-                    transposed,
-                );
-                prep.finish(state, out)
+                prep.finish(state, forward(x, weight, bias))
             }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::im2col_conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                geometry,
-                transposed,
-            )),
+            OpsKind::UnTracked(prep) => prep.finish(forward(x, weight, bias)),
         }
     }
 

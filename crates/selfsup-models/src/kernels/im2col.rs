@@ -253,9 +253,9 @@ fn matmul(
     }
 }
 
-/// The convolution of `x` (`[batch, c_in, h, w]`) by `weight` (`[c_out, c_in, kh, kw]`),
-/// without bias: `[batch, c_out, oh, ow]`.
-pub fn conv2d(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
+/// The convolution of `x` (`[batch, c_in, h, w]`) by `weight` (`[c_out, c_in, kh, kw]`), plus
+/// `bias` (`[c_out]`) when given: `[batch, c_out, oh, ow]`.
+pub fn conv2d(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (rows, pixels) = (g.col_rows(), g.output_pixels());
     let image_in = g.c_in * g.input_pixels();
     let image_out = g.c_out * pixels;
@@ -291,10 +291,16 @@ pub fn conv2d(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
                 };
                 let shape = [g.c_out, n, rows];
                 if n == pixels {
+                    // The gemm accumulates onto the bias, which costs no extra pass.
+                    if let Some(bias) = bias {
+                        for (out, &b) in out.chunks_exact_mut(pixels).zip(bias) {
+                            out.fill(b);
+                        }
+                    }
                     matmul(
                         shape,
                         out,
-                        false,
+                        bias.is_some(),
                         weight,
                         (1, rows),
                         col,
@@ -315,7 +321,14 @@ pub fn conv2d(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
                 );
                 for (i, out) in out.chunks_exact_mut(image_out).enumerate() {
                     for (c, out) in out.chunks_exact_mut(pixels).enumerate() {
-                        out.copy_from_slice(&staged[c * n + i * pixels..][..pixels]);
+                        let staged = &staged[c * n + i * pixels..][..pixels];
+                        match bias {
+                            Some(bias) => out
+                                .iter_mut()
+                                .zip(staged)
+                                .for_each(|(o, s)| *o = s + bias[c]),
+                            None => out.copy_from_slice(staged),
+                        }
                     }
                 }
             }
@@ -324,8 +337,14 @@ pub fn conv2d(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
 }
 
 /// The gradient of [`conv2d`] with respect to its input, from the output gradient `dy`
-/// (`[batch, c_out, oh, ow]`): `[batch, c_in, h, w]`.
-pub fn conv2d_input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+/// (`[batch, c_out, oh, ow]`): `[batch, c_in, h, w]`, plus `bias` (`[c_in]`) when given (the
+/// transposed convolution's).
+pub fn conv2d_input_grad(
+    g: &ConvGeometry,
+    weight: &[f32],
+    dy: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
     let [kh, kw] = g.kernel;
     let [py, px] = g.padding;
     if g.stride == [1, 1] && py < kh && px < kw {
@@ -349,12 +368,20 @@ pub fn conv2d_input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f3
         )
         .expect("the flipped convolution fits whenever the convolution does");
         debug_assert_eq!(back.output, g.input);
-        return conv2d(&back, dy, &flipped);
+        return conv2d(&back, dy, &flipped, bias);
     }
     let (rows, pixels) = (g.col_rows(), g.output_pixels());
     let image_in = g.c_in * g.input_pixels();
     let image_out = g.c_out * pixels;
     let mut dx = vec![0.0; g.batch * image_in];
+    if let Some(bias) = bias {
+        for (plane, c) in dx
+            .chunks_exact_mut(g.input_pixels())
+            .zip(bias.iter().cycle())
+        {
+            plane.fill(*c);
+        }
+    }
     let (per_chunk, parallelism) = chunking(g.batch);
     dx.par_chunks_mut(per_chunk * image_in.max(1))
         .zip(dy.par_chunks(per_chunk * image_out.max(1)))
@@ -528,13 +555,13 @@ mod tests {
             let w = values(g.c_out * g.col_rows(), 2);
             let u = values(g.batch * g.c_out * g.output_pixels(), 3);
             let expected = naive(&g, &x, &w);
-            let y = conv2d(&g, &x, &w);
+            let y = conv2d(&g, &x, &w, None);
             prop_assert_eq!(y.len(), expected.len());
             for (a, b) in y.iter().zip(&expected) {
                 prop_assert!(close(*a as f64, *b), "{} vs {}", a, b);
             }
             let y_dot_u: f64 = expected.iter().zip(&u).map(|(a, &b)| a * b as f64).sum();
-            let dx = conv2d_input_grad(&g, &w, &u);
+            let dx = conv2d_input_grad(&g, &w, &u, None);
             let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
             prop_assert!(close(dot(&dx, &x64), y_dot_u));
             let dw = conv2d_weight_grad(&g, &x, &u);
