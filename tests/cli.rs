@@ -322,6 +322,20 @@ fn render_writes_whole_folders_and_refuses_to_overwrite() {
         );
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // A destination that cannot be written (under a file; permissions do not stop root), and
+    // seeds past u64::MAX.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under_file = file.join("scenes");
+    fails_with(
+        &["render", "--count", "1", "--size", "8", "--out", under_file.to_str().unwrap()],
+        "cannot write",
+    );
+    fails_with(
+        &["render", "--count", "2", "--seed", &u64::MAX.to_string(), "--out", out_s],
+        "past",
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the file");
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! `selfsup render --count N --size S --out DIR`: random room scenes as PNG files (colour, 16-bit
 //! depth, normals, contours, instance ids), to look at or to reuse.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
-use selfsup::data::render::{Scene, SceneConfig, check_size, render, save_rendering};
+use selfsup::data::render::{
+    Scene, SceneConfig, check_output_folder, check_scene_count, check_size, render, save_rendering,
+};
 
 #[derive(Args, Debug)]
 pub struct RenderArgs {
@@ -26,10 +28,8 @@ pub struct RenderArgs {
 
 impl RenderArgs {
     pub fn run(&self) -> anyhow::Result<()> {
-        if self.count == 0 {
-            bail!("--count 0: nothing to render");
-        }
-        check_empty(&self.out)?;
+        check_scene_count(self.count, self.seed)?;
+        check_output_folder(&self.out)?;
         check_size(self.size, self.size)?;
         let config = SceneConfig::default();
         // Written beside the destination, then moved in whole: an interrupted run leaves no
@@ -93,20 +93,4 @@ impl RenderArgs {
         );
         Ok(())
     }
-}
-
-/// Refuses a destination that holds anything (nothing is overwritten) or is not a folder.
-fn check_empty(out: &Path) -> anyhow::Result<()> {
-    if !out.exists() {
-        return Ok(());
-    }
-    let mut entries = std::fs::read_dir(out)
-        .with_context(|| format!("{} exists and is not a readable folder", out.display()))?;
-    if entries.next().is_some() {
-        bail!(
-            "{} is not empty: renderings go to a new or empty folder, nothing is overwritten",
-            out.display()
-        );
-    }
-    Ok(())
 }

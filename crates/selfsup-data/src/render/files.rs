@@ -27,6 +27,43 @@ fn save_u16(path: &Path, width: usize, height: usize, data: Vec<u16>) -> Result<
         })
 }
 
+/// Checks a request for `count` scenes with seeds `first_seed..first_seed + count`: at least
+/// one scene, and seeds that do not run past `u64::MAX`.
+pub fn check_scene_count(count: usize, first_seed: u64) -> Result<()> {
+    if count == 0 {
+        return Err(DataError::invalid("render", "count 0: nothing to render"));
+    }
+    if first_seed.checked_add(count as u64 - 1).is_none() {
+        return Err(DataError::invalid(
+            "render",
+            format!("seeds {first_seed} + {count} scenes run past {}", u64::MAX),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that renderings may go to `out`: a new folder, or an empty one (nothing is
+/// overwritten).
+pub fn check_output_folder(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(out).map_err(|source| DataError::Io {
+        path: out.into(),
+        source,
+    })?;
+    if entries.next().is_some() {
+        return Err(DataError::invalid(
+            "render",
+            format!(
+                "{} is not empty: renderings go to a new or empty folder, nothing is overwritten",
+                out.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Writes `rendering` under `dir` as the [`RENDERING_FILES`] of `stem`; returns their paths.
 pub fn save_rendering(rendering: &Rendering, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
     let [_, h, w] = rendering.rgb.shape();

@@ -18,7 +18,7 @@ mod scene;
 mod shapes;
 mod vec3;
 
-pub use files::{RENDERING_FILES, save_rendering};
+pub use files::{RENDERING_FILES, check_output_folder, check_scene_count, save_rendering};
 pub use scene::{Camera, Light, Material, Object, Scene, SceneConfig, Texture};
 pub use shapes::{EPSILON, Hit, Shape};
 pub use vec3::Vec3;
