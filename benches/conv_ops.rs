@@ -1,6 +1,6 @@
-//! Every convolution of the two reference networks (`docs/benchmarks.md`), each pass timed on
-//! its own: Burn's flex ops against selfsup's im2col kernels (`selfsup::models::kernels`), same
-//! shapes, same thread pool, median of `--runs` after one untimed run.
+//! Every convolution and BatchNorm of the two reference networks (`docs/benchmarks.md`), each
+//! pass timed on its own: Burn's flex ops against selfsup's kernels (`selfsup::models::kernels`),
+//! same shapes, same thread pool, median of `--runs` after one untimed run.
 //!
 //! ```text
 //! cargo bench --bench conv_ops                 # -- --runs 9
@@ -13,6 +13,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::tensor::TensorData;
 use clap::Parser;
+use selfsup::models::kernels::batch_norm;
 use selfsup::models::kernels::im2col::{self, ConvGeometry};
 
 #[derive(Parser, Debug)]
@@ -215,4 +216,59 @@ fn main() {
         "all", "sum (ms)", totals[0], totals[1], totals[2], totals[3], totals[4], totals[5]
     );
     println!("(median ms per pass; tensors built inside Burn's timings are copies of the inputs)");
+
+    // rotnet's BatchNorms (training mode), each followed by ReLU in the network: Burn's op
+    // without the ReLU against selfsup's with it.
+    println!(
+        "\n{:<9} {:<32} {:>9} {:>9} {:>9} {:>9}",
+        "net", "BatchNorm", "fwd burn", "ours", "bwd burn", "ours"
+    );
+    let mut totals = [0.0f64; 4];
+    for (channels, side) in [(64, 32), (64, 32), (128, 16), (128, 16), (256, 8), (256, 8)] {
+        let shape = [128, channels, side, side];
+        let dims = [128, channels, side * side];
+        let (x, dy) = (
+            values(shape.iter().product()),
+            values(shape.iter().product()),
+        );
+        let gamma: Vec<f32> = (0..channels).map(|c| 1.0 + c as f32 / 100.0).collect();
+        let beta: Vec<f32> = (0..channels).map(|c| c as f32 / 200.0).collect();
+        let vector = |v: &[f32]| FlexTensor::from_data(TensorData::new(v.to_vec(), [channels]));
+        let (_, mean, var) = batch_norm::forward(dims, &x, &gamma, &beta, 1e-5, true);
+        let times = [
+            median_ms(args.runs, || {
+                Flex::batch_norm_train(flex(&x, shape), vector(&gamma), vector(&beta), 1e-5)
+            }),
+            median_ms(args.runs, || {
+                batch_norm::forward(dims, &x, &gamma, &beta, 1e-5, true)
+            }),
+            median_ms(args.runs, || {
+                Flex::batch_norm_train_backward(
+                    flex(&x, shape),
+                    vector(&gamma),
+                    vector(&mean),
+                    vector(&var),
+                    1e-5,
+                    flex(&dy, shape),
+                )
+            }),
+            median_ms(args.runs, || {
+                batch_norm::backward(dims, &x, &dy, &gamma, &beta, &mean, &var, 1e-5, true)
+            }),
+        ];
+        println!(
+            "{:<9} {:<32} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            "rotnet",
+            format!("{channels} channels {side}px"),
+            times[0],
+            times[1],
+            times[2],
+            times[3]
+        );
+        totals.iter_mut().zip(times).for_each(|(t, v)| *t += v);
+    }
+    println!(
+        "{:<9} {:<32} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+        "all", "sum (ms)", totals[0], totals[1], totals[2], totals[3]
+    );
 }

@@ -26,9 +26,13 @@ use reference::{ColorNetReference, RotNetReference};
 
 #[derive(Parser, Debug, Clone)]
 struct Args {
-    /// Backend to measure, or `all` for every compiled CPU backend.
+    /// Backend to measure, several separated by commas, or `all` for every compiled CPU backend.
     #[arg(long, default_value = "flex")]
     backend: String,
+    /// Images per batch instead of the spec's (rotnet 128, colornet 32): `benches/gpu.sh
+    /// --smoke` uses a tiny one.
+    #[arg(long)]
+    batch: Option<usize>,
     /// `rotnet`, `colornet` or `all`.
     #[arg(long, default_value = "all")]
     model: String,
@@ -50,11 +54,12 @@ struct Args {
     bench: bool,
 }
 
-/// Forward GFLOP of one batch, from the spec (2 x multiply-adds of conv/linear layers).
-fn forward_gflop(model: &str) -> f64 {
+/// Forward GFLOP of one batch of `batch` images, from the spec (2 x multiply-adds of
+/// conv/linear layers; the spec's batches are 128 and 32 images).
+fn forward_gflop(model: &str, batch: usize) -> f64 {
     match model {
-        "rotnet" => 117.3 / 3.0,
-        _ => 28.1 / 3.0,
+        "rotnet" => 117.3 / 3.0 * batch as f64 / 128.0,
+        _ => 28.1 / 3.0 * batch as f64 / 32.0,
     }
 }
 
@@ -208,7 +213,7 @@ fn measure<M: SpecNet>(
     });
     let (infer_s, _, infer_other, _) = timed(args.infer_batches, || model.probe(x_infer.clone()));
     let batch = x_infer.dims()[0];
-    let gflop = forward_gflop(&args.model);
+    let gflop = forward_gflop(&args.model, batch);
     serde_json::json!({
         "backend": args.backend,
         "model": args.model,
@@ -239,7 +244,7 @@ fn run_child(args: &Args) -> anyhow::Result<()> {
     device.seed(0);
     let result = match args.model.as_str() {
         "rotnet" => {
-            let n = 128;
+            let n = args.batch.unwrap_or(128);
             let labels: Vec<i64> = (0..n as i64).map(|i| (i * 7 + 3) % 4).collect();
             measure(
                 RotNetReference::new(&ad),
@@ -250,7 +255,7 @@ fn run_child(args: &Args) -> anyhow::Result<()> {
             )
         }
         "colornet" => {
-            let n = 32;
+            let n = args.batch.unwrap_or(32);
             measure(
                 ColorNetReference::new(&ad),
                 Tensor::random([n, 1, 64, 64], Distribution::Default, &ad),
@@ -277,7 +282,10 @@ fn main() -> anyhow::Result<()> {
             .filter(|b| b.is_cpu())
             .collect()
     } else {
-        vec![args.backend.parse()?]
+        args.backend
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<_, _>>()?
     };
     let models: Vec<&str> = match args.model.as_str() {
         "all" => vec!["rotnet", "colornet"],
@@ -313,6 +321,7 @@ fn main() -> anyhow::Result<()> {
                 .args(["--warmup", &args.warmup.to_string()])
                 .args(["--steps", &args.steps.to_string()])
                 .args(["--infer-batches", &args.infer_batches.to_string()])
+                .args(args.batch.map(|n| format!("--batch={n}")))
                 .output()?;
             let stdout = String::from_utf8_lossy(&out.stdout);
             let Some(line) = stdout.lines().find_map(|l| l.strip_prefix("JSON ")) else {
