@@ -122,13 +122,11 @@ pub fn backward(
     let count = (batch * pixels).max(1) as f64;
     let affine = affine(gamma, beta, mean, var, epsilon);
     // ReLU's gradient is dy where the normalised input was positive; the mask is recomputed
-    // from x in both passes rather than stored.
+    // from x in both passes rather than stored, as a multiplication: a branch on real
+    // activations mispredicts about half the time and keeps the loops from vectorising.
     let g = |(scale, shift): (f32, f32), x: f32, dy: f32| {
-        if !relu || x * scale + shift > 0.0 {
-            dy
-        } else {
-            0.0
-        }
+        let open = !relu || x * scale + shift > 0.0;
+        dy * f32::from(u8::from(open))
     };
     let sums = channel_sums(dims, x, Some(dy), |c| {
         let affine = affine[c];
