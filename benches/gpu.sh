@@ -4,7 +4,7 @@
 # driver, and PyTorch built with CUDA; the cuda backend compiles with `--features cuda`.
 #
 #   benches/gpu.sh              # wgpu and cuda, then PyTorch on CUDA
-#   benches/gpu.sh --smoke      # batches of 2, one step: wgpu only (Mesa lavapipe in CI), PyTorch
+#   benches/gpu.sh --smoke      # batches of 2, one step: wgpu only (slow on Mesa lavapipe), PyTorch
 #                               # on the CPU when installed; checks that the script still runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
