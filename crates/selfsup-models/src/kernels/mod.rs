@@ -1,6 +1,6 @@
 //! Faster kernels for Burn's CPU backend, flex, behind Burn's backend-extension mechanism.
 //!
-//! Models call [`conv2d`], [`conv_transpose2d`] and [`batch_norm`] with Burn's own modules, so
+//! Models call [`conv2d`], [`conv_transpose2d`] and [`batch_norm()`] with Burn's own modules, so
 //! parameters, checkpoints and every other backend stay as they are: on a flex device (with or
 //! without autodiff) and f32 data they run selfsup's kernels (`im2col`, `batch_norm`) with
 //! backward passes of their own, anywhere else the module's own `forward`.
@@ -132,7 +132,7 @@ fn on_flex(x: &Tensor<4>) -> bool {
         && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
 }
 
-/// Whether [`batch_norm`] runs the fused kernel: training mode, f32 on flex.
+/// Whether [`batch_norm()`] runs the fused kernel: training mode, f32 on flex.
 #[cfg(feature = "flex")]
 fn fuses(bn: &BatchNorm, x: &Tensor<4>) -> bool {
     on_flex(x) && x.device().is_autodiff() && bn.training.is_enabled()
@@ -264,7 +264,12 @@ mod tests {
             );
             let weight = conv.weight.val();
             let bias: Vec<_> = conv.bias.iter().map(|b| b.val()).collect();
-            let ours = passes(|x| conv2d(&conv, x), &x, &[weight.clone()], &bias);
+            let ours = passes(
+                |x| conv2d(&conv, x),
+                &x,
+                std::slice::from_ref(&weight),
+                &bias,
+            );
             let reference = passes(|x| conv.forward(x), &x, &[weight], &bias);
             assert_close(ours, reference);
         }
@@ -299,8 +304,8 @@ mod tests {
             let ours = passes(
                 |x| conv_transpose2d(&conv, x),
                 &x,
-                &[weight.clone()],
-                &[bias.clone()],
+                std::slice::from_ref(&weight),
+                std::slice::from_ref(&bias),
             );
             let reference = passes(|x| conv.forward(x), &x, &[weight], &[bias]);
             assert_close(ours, reference);
