@@ -328,14 +328,34 @@ fn render_writes_whole_folders_and_refuses_to_overwrite() {
     std::fs::write(&file, b"x").unwrap();
     let under_file = file.join("scenes");
     fails_with(
-        &["render", "--count", "1", "--size", "8", "--out", under_file.to_str().unwrap()],
+        &[
+            "render",
+            "--count",
+            "1",
+            "--size",
+            "8",
+            "--out",
+            under_file.to_str().unwrap(),
+        ],
         "cannot write",
     );
     fails_with(
-        &["render", "--count", "2", "--seed", &u64::MAX.to_string(), "--out", out_s],
+        &[
+            "render",
+            "--count",
+            "2",
+            "--seed",
+            &u64::MAX.to_string(),
+            "--out",
+            out_s,
+        ],
         "past",
     );
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the file");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the file"
+    );
 }
 
 #[test]
