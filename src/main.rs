@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Training allocates and frees large tensors every step: keep freed memory for reuse.
+    selfsup::models::kernels::retain_freed_memory();
     match cli::Cli::parse().run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -46,6 +46,10 @@ struct Args {
     /// flex only) or `both`, one after the other for each model.
     #[arg(long, default_value = "both")]
     kernels: String,
+    /// Leave glibc's allocator as it is instead of `kernels::retain_freed_memory()` (which the
+    /// `selfsup` binary calls), to measure what that gains.
+    #[arg(long)]
+    default_allocator: bool,
     /// Run one (backend, model) in this process and print a JSON line (used internally).
     #[arg(long, hide = true)]
     child: bool,
@@ -237,6 +241,9 @@ fn measure<M: SpecNet>(
 
 fn run_child(args: &Args) -> anyhow::Result<()> {
     kernels::set_enabled(args.kernels == "selfsup");
+    if !args.default_allocator {
+        kernels::retain_freed_memory();
+    }
     let backend: BackendKind = args.backend.parse()?;
     let device = backend.device()?;
     let ad = device.clone().autodiff();
@@ -322,6 +329,7 @@ fn main() -> anyhow::Result<()> {
                 .args(["--steps", &args.steps.to_string()])
                 .args(["--infer-batches", &args.infer_batches.to_string()])
                 .args(args.batch.map(|n| format!("--batch={n}")))
+                .args(args.default_allocator.then_some("--default-allocator"))
                 .output()?;
             let stdout = String::from_utf8_lossy(&out.stdout);
             let Some(line) = stdout.lines().find_map(|l| l.strip_prefix("JSON ")) else {

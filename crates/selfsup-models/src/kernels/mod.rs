@@ -6,6 +6,7 @@
 //! backward passes of their own, anywhere else the module's own `forward`.
 //! `docs/benchmarks.md` measures what this gains.
 
+mod allocator;
 #[cfg(feature = "flex")]
 pub mod batch_norm;
 #[cfg(feature = "flex")]
@@ -20,6 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
+
+pub use allocator::retain_freed_memory;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
