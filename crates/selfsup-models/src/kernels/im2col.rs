@@ -176,6 +176,20 @@ fn im2col(g: &ConvGeometry, x: &[f32], col: &mut [f32], ld: usize) {
     }
 }
 
+/// The im2col matrix of the images in `x`, side by side (`[c_in*kh*kw, images*oh*ow]`),
+/// written into `col`; `direct` (a pointwise convolution of one image) reads `x` as it is.
+fn columns<'a>(g: &ConvGeometry, x: &'a [f32], col: &'a mut [f32], direct: bool) -> &'a [f32] {
+    if direct {
+        return x;
+    }
+    let (image_in, pixels) = (g.c_in * g.input_pixels(), g.output_pixels());
+    let n = x.len() / image_in * pixels;
+    for (i, x) in x.chunks_exact(image_in).enumerate() {
+        im2col(g, x, &mut col[i * pixels..], n);
+    }
+    &col[..g.col_rows() * n]
+}
+
 /// Adds the im2col matrix `col` (`[c_in*kh*kw, oh*ow]`) back into image `dx` (`[c_in, h,
 /// w]`): the adjoint of [`im2col`].
 fn col2im_add(g: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
@@ -281,14 +295,7 @@ pub fn conv2d(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>)
                 .zip(x.chunks(group * image_in))
             {
                 let n = x.len() / image_in * pixels;
-                let col = if direct {
-                    x
-                } else {
-                    for (i, x) in x.chunks_exact(image_in).enumerate() {
-                        im2col(g, x, &mut col[i * pixels..], n);
-                    }
-                    &col[..rows * n]
-                };
+                let col = columns(g, x, &mut col, direct);
                 let shape = [g.c_out, n, rows];
                 if n == pixels {
                     // The gemm accumulates onto the bias, which costs no extra pass.
@@ -432,14 +439,7 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         ];
         for (x, dy) in x.chunks(group * image_in).zip(dy.chunks(group * image_out)) {
             let n = x.len() / image_in * pixels;
-            let col = if direct {
-                x
-            } else {
-                for (i, x) in x.chunks_exact(image_in).enumerate() {
-                    im2col(g, x, &mut col[i * pixels..], n);
-                }
-                &col[..rows * n]
-            };
+            let col = columns(g, x, &mut col, direct);
             let dy = if n == pixels {
                 dy
             } else {
