@@ -91,7 +91,7 @@ def bench(name, args, device):
     model.eval()
     with torch.no_grad():
         for _ in range(args.warmup):
-            model(x)[0, 0].item()
+            model(x).flatten()[0].item()
         sync(device)
         start = time.perf_counter()
         for _ in range(args.infer_batches):
