@@ -8,13 +8,13 @@
 #   - probed on full Fashion-MNIST like every other method (scripts/results.sh).
 #
 #   apt-get install mate-backgrounds dataset-fashion-mnist
-#   scripts/inpainting.sh                   # EPOCHS=2 of 45,000 crops by default (about 40 minutes
-#                                           # at 37 images/s); resumes unfinished runs
+#   scripts/inpainting.sh                   # EPOCHS=4 of 45,000 crops by default (about 35 minutes
+#                                           # at 88 images/s); resumes unfinished runs
 #   VARIANTS=adversarial scripts/inpainting.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DATA=${DATA:-photos?crops=5000}
-export EPOCHS=${EPOCHS:-2}
+export EPOCHS=${EPOCHS:-4}
 TEST=${TEST:-photos:test?crop=64&crops=100}
 for variant in ${VARIANTS:-adversarial l2}; do
     set=""; [ "$variant" = l2 ] && set='inpainting={mask="regions", gan={weight=0.0}}'
