@@ -90,8 +90,12 @@ impl MethodVisitor for Measure<'_> {
                 epoch,
                 steps_per_epoch,
             };
-            let (next, output) =
-                task.train_step(model.take().expect("the model"), batch, &mut optimizers, info)?;
+            let (next, output) = task.train_step(
+                model.take().expect("the model"),
+                batch,
+                &mut optimizers,
+                info,
+            )?;
             // Reading the loss back waits for the step, as the trainer does.
             let _: f32 = output.loss.into_scalar();
             model = Some(next);
@@ -153,10 +157,18 @@ fn median(values: &[f64]) -> f64 {
 fn main() -> anyhow::Result<()> {
     selfsup::models::kernels::retain_freed_memory();
     let args = Args::parse();
-    anyhow::ensure!(args.steps > 0 && args.rounds > 0, "--steps and --rounds must be positive");
+    anyhow::ensure!(
+        args.steps > 0 && args.rounds > 0,
+        "--steps and --rounds must be positive"
+    );
     let spec = args.data.clone().unwrap_or_else(|| {
         let full = open_source("fashion-mnist:train", FolderOptions::default()).is_ok();
-        if full { "fashion-mnist:train" } else { "sample:train" }.to_string()
+        if full {
+            "fashion-mnist:train"
+        } else {
+            "sample:train"
+        }
+        .to_string()
     });
     let source: Arc<dyn ImageSource> = Arc::from(open_source(&spec, FolderOptions::default())?);
     println!(
