@@ -8,8 +8,9 @@
 #   - probed on full Fashion-MNIST like every other method (scripts/results.sh).
 #
 #   apt-get install mate-backgrounds dataset-fashion-mnist
-#   scripts/inpainting.sh                   # EPOCHS=4 of 45,000 crops by default (about 35 minutes
-#                                           # at 88 images/s); resumes unfinished runs
+#   scripts/inpainting.sh                   # both variants, each EPOCHS=4 of 45,000 crops by default
+#                                           # (the adversarial one about 35 minutes at 88 images/s);
+#                                           # resumes unfinished runs
 #   VARIANTS=adversarial scripts/inpainting.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
