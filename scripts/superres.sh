@@ -10,6 +10,9 @@
 #   - both probed networks, the generator's trunk and the discriminator's convolutions, on full
 #     Fashion-MNIST like every other method (scripts/results.sh).
 #
+# Variants: `mse` (the generator learns the residual over bicubic upsampling), `mse-noskip` (the
+# paper's SRResNet, learning the whole upsampling), `features` (as `mse`, with the feature loss).
+#
 #   apt-get install mate-backgrounds dataset-fashion-mnist
 #   scripts/superres.sh                     # the `mse` variant: 2 epochs of 45,000 crops (about 40
 #                                           # minutes); resumes unfinished runs, re-evaluates finished ones
@@ -23,6 +26,7 @@ TEST=${TEST:-photos:test?crop=96&crops=100}
 for variant in ${VARIANTS:-mse}; do
     set="train.checkpoint_every=1"
     [ "$variant" = features ] && set+=$'\nsuperres.content.checkpoint="runs/rotation-fmnist"'
+    [ "$variant" = mse-noskip ] && set+=$'\nsuperres.bicubic_skip=false'
     run=runs/superres-$variant
     RUN=$run SET="$set" scripts/results.sh superres
     RUN=$run NETWORK=discriminator scripts/results.sh superres

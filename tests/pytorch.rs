@@ -108,43 +108,56 @@ fn the_documented_pytorch_code_loads_a_checkpoint_strictly() {
 }
 
 /// SRGAN's two probed networks are the backbone kinds `residual` (with PReLU) and `strided`
-/// (BatchNorm on all layers but the first, asymmetric padding where the kernel is even).
+/// (BatchNorm on all layers but the first, asymmetric padding where the kernel is even). The
+/// check reads 28-pixel images: the trunk reads the crops' side over the scale (4), so its run
+/// trains on 112-pixel crops, the discriminator's on 28.
 #[test]
 fn the_documented_pytorch_code_loads_srgan_networks() {
     let Some(python) = python_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("sr");
-    let args = [
-        "train",
-        "superres",
-        "--set",
-        "train.image_size=28",
-        "--set",
-        "train.channels=1",
-        "--set",
-        "train.epochs=1",
-        "--set",
-        "train.max_images=32",
-        "--set",
-        "train.batch_size=8",
-        "--set",
-        "superres.channels=4",
-        "--set",
-        "superres.blocks=2",
-        "--set",
-        "superres.discriminator_width=4",
-        "--set",
-        "superres.discriminator_pairs=2",
-        "--set",
-        "superres.discriminator_hidden=8",
-        "--set",
-        "superres.gan.warmup_epochs=0",
-    ];
-    let trunk = train_and_check(python, &run, &args, Some("trunk"));
+    let args = |image_size: &'static str| {
+        [
+            "train",
+            "superres",
+            "--set",
+            image_size,
+            "--set",
+            "train.channels=1",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "train.max_images=32",
+            "--set",
+            "train.batch_size=8",
+            "--set",
+            "superres.channels=4",
+            "--set",
+            "superres.blocks=2",
+            "--set",
+            "superres.discriminator_width=4",
+            "--set",
+            "superres.discriminator_pairs=2",
+            "--set",
+            "superres.discriminator_hidden=8",
+            "--set",
+            "superres.gan.warmup_epochs=0",
+        ]
+    };
+    let trunk = train_and_check(
+        python,
+        &dir.path().join("sr-112"),
+        &args("train.image_size=112"),
+        Some("trunk"),
+    );
     assert!(trunk.contains("(trunk, residual)"), "{trunk}");
-    let discriminator = train_and_check(python, &run, &args, Some("discriminator"));
+    let discriminator = train_and_check(
+        python,
+        &dir.path().join("sr-28"),
+        &args("train.image_size=28"),
+        Some("discriminator"),
+    );
     assert!(
         discriminator.contains("(discriminator, strided)"),
         "{discriminator}"

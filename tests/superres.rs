@@ -41,6 +41,9 @@ fn an_srgan_run_warms_up_then_trains_adversarially_and_upsamples_any_size() {
     }
     let names: Vec<&str> = state.networks.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["trunk", "discriminator"]);
+    // The trunk reads the low resolution it was trained at, the discriminator the crops.
+    let (trunk, discriminator) = (&state.networks[0].input, &state.networks[1].input);
+    assert_eq!(trunk.side * 4, discriminator.side);
     for name in ["trunk", "discriminator"] {
         let (backbone, network, _) = load_network(dir.path(), Some(name), false, &flex()).unwrap();
         assert_eq!(backbone.block_channels().len(), network.backbone.blocks());

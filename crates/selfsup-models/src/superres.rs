@@ -7,6 +7,8 @@ use crate::kernels;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig, PixelShuffle, PixelShuffleConfig};
 use burn::prelude::*;
+use burn::tensor::TensorData;
+use selfsup_data::transform::{Filter, resize_matrix};
 
 use crate::backbone::{Backbone, BackboneConfig, same_conv};
 use crate::content::{ContentNetwork, ContentNetworkConfig};
@@ -37,6 +39,9 @@ pub struct SrGanConfig {
     /// The network whose features compare the upsampled image with the original, with the
     /// weight of that loss; `None`: the content loss is the MSE.
     pub content: Option<(ContentNetworkConfig, f64)>,
+    /// Add the bicubic upsampling of the input to the generator's output, so that the network
+    /// learns the residual over it (VDSR's skip; the paper's SRResNet has none).
+    pub bicubic_skip: bool,
 }
 
 impl SrGanConfig {
@@ -61,6 +66,7 @@ impl SrGanConfig {
                 post_bn: BatchNormConfig::new(c).init(device),
                 up,
                 out: same_conv(c, self.channels, 9, true, device),
+                bicubic_skip: self.bicubic_skip,
             },
             discriminator: self.discriminator.init(device),
             content: self.content.as_ref().map(|(c, _)| c.init(device)),
@@ -94,12 +100,16 @@ pub struct SrResNet {
     pub up: Vec<SubPixel>,
     /// The 9x9 convolution to the image.
     pub out: Conv2d,
+    /// Whether the output is a residual over the input's bicubic upsampling.
+    #[module(skip)]
+    pub bicubic_skip: bool,
 }
 
 impl SrResNet {
     /// # Shapes
     /// - `low`: `[batch, channels, h, w]` -> `[batch, channels, scale * h, scale * w]`
     pub fn forward(&self, low: Tensor<4>) -> Tensor<4> {
+        let skip_from = self.bicubic_skip.then(|| low.clone());
         let mut blocks = self.trunk.forward_blocks(low);
         let last = blocks.pop().expect("the trunk has its first convolution");
         let skip = blocks.into_iter().next().unwrap_or_else(|| last.clone());
@@ -109,8 +119,41 @@ impl SrResNet {
                 .act
                 .forward(stage.shuffle.forward(kernels::conv2d(&stage.conv, x)))
         });
-        kernels::conv2d(&self.out, x)
+        let out = kernels::conv2d(&self.out, x);
+        match skip_from {
+            Some(low) => {
+                let [_, _, height, width] = out.dims();
+                out + resample(low, height, width, Filter::Bicubic)
+            }
+            None => out,
+        }
     }
+}
+
+/// `images` resampled to `height` x `width` by a matrix product per axis with the weights of
+/// the data pipeline's [`resize`](selfsup_data::transform::resize), so the result is what it
+/// gives, borders included.
+///
+/// # Shapes
+/// - `images`: `[batch, channels, h, w]` -> `[batch, channels, height, width]`
+pub fn resample(images: Tensor<4>, height: usize, width: usize, filter: Filter) -> Tensor<4> {
+    let [b, c, h, w] = images.dims();
+    let device = images.device();
+    // The transposed `output x input` matrix: `input x output`, ready to multiply from the right.
+    let weights = |input: usize, output: usize| {
+        Tensor::<2>::from_data(
+            TensorData::new(resize_matrix(input, output, filter), [output, input]),
+            &device,
+        )
+        .transpose()
+    };
+    let x = images.reshape([b * c * h, w]).matmul(weights(w, width));
+    let x = x
+        .reshape([b * c, h, width])
+        .swap_dims(1, 2)
+        .reshape([b * c * width, h])
+        .matmul(weights(h, height));
+    x.reshape([b, c, width, height]).swap_dims(2, 3)
 }
 
 /// SRResNet with SRGAN's discriminator.
@@ -228,11 +271,67 @@ mod tests {
                 scale,
                 discriminator: DiscriminatorConfig::srgan(3, 6 * scale, 4, 2, 16),
                 content: None,
+                bicubic_skip: scale == 4,
             };
             let net = config.init(&device).unwrap();
             let y = net.generator.forward(Tensor::zeros([2, 3, 6, 6], &device));
             assert_eq!(y.dims(), [2, 3, 6 * scale, 6 * scale]);
             assert_eq!(net.discriminator.forward(y).dims(), [2]);
         }
+    }
+
+    #[test]
+    fn resample_is_the_pipelines_resize() {
+        use selfsup_data::{Image, transform::resize};
+        let device = Device::flex();
+        let (c, h, w) = (2, 5, 7);
+        let values: Vec<f32> = (0..2 * c * h * w)
+            .map(|v| (v * 37 % 101) as f32 / 101.0)
+            .collect();
+        let images = Tensor::<4>::from_data(
+            burn::tensor::TensorData::new(values.clone(), [2, c, h, w]),
+            &device,
+        );
+        let got = resample(images, 20, 14, Filter::Bicubic)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        for (i, chunk) in values.chunks_exact(c * h * w).enumerate() {
+            let want = resize(
+                &Image::new(c, h, w, chunk.to_vec()).unwrap(),
+                20,
+                14,
+                Filter::Bicubic,
+            )
+            .unwrap();
+            let got = &got[i * c * 20 * 14..][..c * 20 * 14];
+            for (a, b) in got.iter().zip(want.data()) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn with_the_bicubic_skip_a_silent_generator_upsamples_bicubically() {
+        let device = Device::flex();
+        let config = SrGanConfig {
+            channels: 3,
+            trunk: BackboneConfig::Residual {
+                channels: 8,
+                blocks: 1,
+            },
+            scale: 4,
+            discriminator: DiscriminatorConfig::srgan(3, 24, 4, 2, 16),
+            content: None,
+            bicubic_skip: true,
+        };
+        let mut net = config.init(&device).unwrap().generator;
+        net.out.weight = net.out.weight.map(|w| w.zeros_like());
+        net.out.bias = net.out.bias.map(|b| b.map(|b| b.zeros_like()));
+        let low = Tensor::<4>::random([1, 3, 6, 6], burn::tensor::Distribution::Default, &device);
+        let want = resample(low.clone(), 24, 24, Filter::Bicubic);
+        net.forward(low)
+            .into_data()
+            .assert_approx_eq::<f32>(&want.into_data(), burn::tensor::Tolerance::default());
     }
 }

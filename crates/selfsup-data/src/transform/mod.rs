@@ -14,5 +14,5 @@ pub use crop::{center_crop, crop, random_crop};
 pub use geometry::{hflip, rot90};
 pub use grayscale::{LUMA, grayscale};
 pub use normalize::normalize_per_image;
-pub use resize::{Filter, resize};
+pub use resize::{Filter, resize, resize_matrix};
 pub use sobel::sobel;

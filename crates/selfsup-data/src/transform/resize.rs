@@ -78,6 +78,21 @@ fn taps(input: usize, output: usize, filter: Filter) -> Vec<(usize, Vec<f32>)> {
         .collect()
 }
 
+/// The resampling of one axis from `input` to `output` samples as an `output` x `input`
+/// row-major matrix, the weights [`resize`] applies: a network can resample a tensor with
+/// two matrix products (`resize_matrix(h, H) . X . resize_matrix(w, W)^T`) and get what
+/// [`resize`] gives, borders included.
+pub fn resize_matrix(input: usize, output: usize, filter: Filter) -> Vec<f32> {
+    let mut matrix = vec![0.0; output * input];
+    for (row, (start, weights)) in matrix
+        .chunks_exact_mut(input)
+        .zip(taps(input, output, filter))
+    {
+        row[start..start + weights.len()].copy_from_slice(&weights);
+    }
+    matrix
+}
+
 /// Resamples to `height` x `width`. Values are not clamped, so bicubic may overshoot a little
 /// past the input range near sharp edges, as in PIL's float mode.
 pub fn resize(img: &Image, height: usize, width: usize, filter: Filter) -> Result<Image> {
@@ -207,6 +222,24 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_resize_matrix_resamples_as_resize(h in 1usize..12, w in 1usize..12, nh in 1usize..30, nw in 1usize..30, seed in 0u32..1000) {
+            let img = random_image(h, w, seed);
+            for f in [Filter::Nearest, Filter::Bilinear, Filter::Bicubic] {
+                let (rows, cols) = (resize_matrix(h, nh, f), resize_matrix(w, nw, f));
+                let want = resize(&img, nh, nw, f).unwrap();
+                for y in 0..nh {
+                    for x in 0..nw {
+                        let got: f32 = (0..h)
+                            .flat_map(|i| (0..w).map(move |j| (i, j)))
+                            .map(|(i, j)| rows[y * h + i] * img.data()[i * w + j] * cols[x * w + j])
+                            .sum();
+                        prop_assert!((got - want.data()[y * nw + x]).abs() < 1e-4, "{:?} at {},{}", f, y, x);
+                    }
+                }
+            }
+        }
+
         #[test]
         fn constant_images_stay_constant(h in 1usize..20, w in 1usize..20, nh in 1usize..20, nw in 1usize..20) {
             let img = Image::filled(2, h, w, 0.25).unwrap();

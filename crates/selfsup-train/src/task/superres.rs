@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 
 use burn::prelude::*;
-use selfsup_data::Image;
 use selfsup_data::pretext::{SuperResGenerator, SuperResSample, downsample};
 use selfsup_data::transform::{Filter, crop, resize};
+use selfsup_data::{Image, InputSpec};
 use selfsup_models::backbone::BackboneConfig;
 use selfsup_models::gan::DiscriminatorConfig;
 use selfsup_models::{
@@ -48,6 +48,10 @@ pub struct SuperResSettings {
     pub discriminator_hidden: usize,
     /// Mirror training crops left-right with probability 1/2.
     pub flip: bool,
+    /// The generator learns the residual over the bicubic upsampling of its input (VDSR's
+    /// skip), where the paper's SRResNet learns the whole upsampling (`false`); see the method's
+    /// doc for why this is the default.
+    pub bicubic_skip: bool,
     /// High-resolution pixels per tile when a whole image is upsampled (memory bound).
     pub tile: usize,
     /// The adversarial part: its weight (the paper: 1e-3), the SRResNet warm-up in epochs, the
@@ -104,6 +108,7 @@ impl Default for SuperResSettings {
             discriminator_pairs: 4,
             discriminator_hidden: 1024,
             flip: true,
+            bicubic_skip: true,
             tile: 256,
             gan: GanSettings {
                 weight: 1e-3,
@@ -299,6 +304,7 @@ impl PretextTask for SuperResTask {
                 scale,
                 discriminator,
                 content: content.map(|c| (c.config, settings.content.weight)),
+                bicubic_skip: settings.bicubic_skip,
             },
         })
     }
@@ -309,8 +315,9 @@ impl PretextTask for SuperResTask {
             .expect("the scale was checked when the task was built")
     }
 
-    /// The generator's trunk (its last residual block by default) and the discriminator's
-    /// convolutions, both reading images at the training crop's side.
+    /// The generator's trunk (its last residual block by default), reading images at the low
+    /// resolution it was trained on (the crop's side over the scale), and the discriminator's
+    /// convolutions, reading them at the crop's side.
     fn networks(&self) -> Vec<Network> {
         let discriminator = self.model.discriminator.features();
         vec![
@@ -319,7 +326,10 @@ impl PretextTask for SuperResTask {
                 prefix: "generator.trunk".into(),
                 block: self.settings.blocks,
                 backbone: self.model.trunk.clone(),
-                input: self.setup.images.clone(),
+                input: InputSpec {
+                    side: self.setup.images.side / self.scale(),
+                    ..self.setup.images.clone()
+                },
             },
             Network {
                 name: "discriminator".into(),
