@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use selfsup::data::{FolderOptions, Image, lightness, open_source};
-use selfsup::train::translate::{mean_scores, translate};
+use selfsup::train::translate::{mean_scores, translate, translate_with};
 use selfsup::train::{Method, TrainError};
 
 use crate::cli::{selfsup, text};
@@ -44,7 +44,8 @@ fn a_trained_colorizer_keeps_the_lightness_of_images_of_any_size() {
                 "ab_error",
                 "auc",
                 "auc_rebalanced",
-                "saturation"
+                "saturation",
+                "chroma"
             ]
         );
     }
@@ -57,6 +58,29 @@ fn a_trained_colorizer_keeps_the_lightness_of_images_of_any_size() {
             .iter()
             .all(|s| s.prediction.is_finite() && s.baseline().is_finite())
     );
+
+    // Overrides change how the network is applied: the annealed mean's temperature moves the
+    // colours and keeps the lightness; keys that change the network are refused.
+    let at = |temperature: &str| {
+        let set = [format!("colorization.temperature={temperature}")];
+        let scored = translate_with(dir.path(), &set, std::slice::from_ref(&crop), &flex());
+        scored.unwrap().remove(0).translation
+    };
+    let (sharp, mean) = (at("0.05"), at("1.0"));
+    let lab = |t: &selfsup::train::task::Translation| t.prediction_lab.clone().unwrap();
+    assert_eq!(lab(&sharp).plane(0), lab(&mean).plane(0));
+    assert_ne!(lab(&sharp).plane(1), lab(&mean).plane(1));
+    for key in ["backbone.widths=[3, 5]", "colorization.loss=l2"] {
+        let err = translate_with(
+            dir.path(),
+            &[key.into()],
+            std::slice::from_ref(&crop),
+            &flex(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("colorization.temperature"), "{err}");
+    }
 }
 
 #[test]
@@ -76,6 +100,8 @@ fn the_image_commands_colourise_score_and_draw() {
         photo,
         "--out",
         out_dir.to_str().unwrap(),
+        "--set",
+        "colorization.temperature=0.2",
     ]);
     assert!(out.status.success(), "{}", text(&out).1);
     let coloured = Image::open(out_dir.join("rocket.png")).unwrap();
@@ -99,7 +125,14 @@ fn the_image_commands_colourise_score_and_draw() {
         stdout.contains("3 images of") && stdout.contains("photos-sample:test"),
         "{stdout}"
     );
-    for name in ["psnr", "ssim", "ab_error", "auc_rebalanced", "saturation"] {
+    for name in [
+        "psnr",
+        "ssim",
+        "ab_error",
+        "auc_rebalanced",
+        "saturation",
+        "chroma",
+    ] {
         assert!(stdout.contains(name), "{name}: {stdout}");
     }
     let picture = Image::open(&gallery).unwrap();

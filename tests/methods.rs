@@ -51,7 +51,8 @@ pub fn tiny_config(method: Method, epochs: usize) -> RunConfig {
             overrides.push("train.image_size=16".into());
             overrides.push(
                 "superres={channels=8, blocks=1, discriminator_width=4, \
-                 discriminator_pairs=2, discriminator_hidden=8, tile=16}"
+                 discriminator_pairs=2, discriminator_hidden=8, tile=16, \
+                 gan={warmup_epochs=1}}"
                     .into(),
             );
         }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use selfsup::data::Image;
 use selfsup::train::BackendKind;
-use selfsup::train::translate::translate;
+use selfsup::train::translate::translate_with;
 
 #[derive(Args, Debug)]
 pub struct ColorizeArgs {
@@ -22,6 +22,10 @@ pub struct ColorizeArgs {
     out: PathBuf,
     #[arg(long, default_value = "flex")]
     backend: BackendKind,
+    /// Override a key of the run's configuration that changes how the network is applied:
+    /// `--set colorization.temperature=0.2` (the annealed mean's T; the paper: 0.38).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
 }
 
 impl ColorizeArgs {
@@ -31,7 +35,12 @@ impl ColorizeArgs {
             .iter()
             .map(|p| Image::open(p).with_context(|| format!("colorize: {}", p.display())))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let scored = translate(&self.checkpoint, &images, &self.backend.device()?)?;
+        let scored = translate_with(
+            &self.checkpoint,
+            &self.overrides,
+            &images,
+            &self.backend.device()?,
+        )?;
         std::fs::create_dir_all(&self.out)?;
         for (path, result) in self.images.iter().zip(&scored) {
             let stem = path

@@ -66,6 +66,10 @@ pub struct EvalArgs {
     /// For `image`: write a picture of input | prediction | baseline | original rows here.
     #[arg(long)]
     gallery: Option<PathBuf>,
+    /// For `image`: override a key of the run's configuration that changes how the network is
+    /// applied (`--set colorization.temperature=0.2`, `--set superres.tile=128`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
 }
 
 impl EvalArgs {
@@ -76,11 +80,15 @@ impl EvalArgs {
             }
             return image_eval::run(
                 &self.features.checkpoint,
+                &self.overrides,
                 self.data.as_deref(),
                 self.limit,
                 self.gallery.as_deref(),
                 &self.features.backend.device()?,
             );
+        }
+        if !self.overrides.is_empty() {
+            anyhow::bail!("--set applies to `image` alone: probes read the network as trained");
         }
         let data = self.data.clone().unwrap_or_else(|| "sample".into());
         let test = match &self.test {

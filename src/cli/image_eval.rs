@@ -5,17 +5,18 @@ use std::path::Path;
 
 use selfsup::data::{gallery, test_split_of};
 use selfsup::train::checkpoint;
-use selfsup::train::translate::{gallery_rows, mean_scores, translate};
+use selfsup::train::translate::{gallery_rows, mean_scores, translate_with};
 
 use super::args::{FolderArgs, open};
 
 /// Images the gallery shows.
 const GALLERY_ROWS: usize = 6;
 
-/// Scores every image of `data` (default: the test split of the run's data) and prints the
-/// means; draws the first few as input | prediction | baseline | original rows.
+/// Scores every image of `data` (default: the test split of the run's data), the run's
+/// configuration changed by `overrides`, and prints the means; draws the first few as input | prediction | baseline | original rows.
 pub fn run(
     checkpoint_path: &Path,
+    overrides: &[String],
     data: Option<&str>,
     limit: Option<usize>,
     gallery_path: Option<&Path>,
@@ -36,7 +37,7 @@ pub fn run(
     let images = (0..n)
         .map(|i| Ok(source.get(i)?.image))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let scored = translate(checkpoint_path, &images, device)?;
+    let scored = translate_with(checkpoint_path, overrides, &images, device)?;
     println!(
         "{} ({}), {n} images of {}:",
         checkpoint_path.display(),

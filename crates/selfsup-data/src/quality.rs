@@ -166,6 +166,10 @@ pub struct ColourScores {
     pub auc_rebalanced: f64,
     /// Mean HSV saturation of the prediction (how colourful it is).
     pub saturation: f64,
+    /// Mean Lab chroma `sqrt(a^2 + b^2)` of the prediction: colourfulness as the ab error
+    /// measures colour, which unlike HSV saturation does not grow without bound as a pixel
+    /// darkens.
+    pub chroma: f64,
 }
 
 /// Mean HSV saturation of an sRGB image.
@@ -204,12 +208,14 @@ pub fn colour_scores(
     let weights = rebalancing_weights(prior, 0.0);
     let mut within = vec![0.0f64; AUC_MAX_THRESHOLD + 1];
     let mut within_rebalanced = vec![0.0f64; AUC_MAX_THRESHOLD + 1];
-    let (mut total_error, mut total_weight) = (0.0f64, 0.0f64);
+    let (mut total_error, mut total_weight, mut total_chroma) = (0.0f64, 0.0f64, 0.0f64);
     let mut scratch = Vec::new();
     for i in 0..n {
         let (ta, tb) = (t.data()[n + i], t.data()[2 * n + i]);
-        let d = f64::from((p.data()[n + i] - ta).hypot(p.data()[2 * n + i] - tb));
+        let (pa, pb) = (p.data()[n + i], p.data()[2 * n + i]);
+        let d = f64::from((pa - ta).hypot(pb - tb));
         total_error += d;
+        total_chroma += f64::from(pa.hypot(pb));
         bins.nearest(ta, tb, 1, &mut scratch);
         let w = f64::from(weights[scratch[0].1]);
         total_weight += w;
@@ -234,6 +240,7 @@ pub fn colour_scores(
         auc: auc(&within, n as f64),
         auc_rebalanced: auc(&within_rebalanced, total_weight),
         saturation: saturation(prediction),
+        chroma: total_chroma / n as f64,
     })
 }
 
@@ -343,5 +350,12 @@ mod tests {
             "{scores:?}"
         );
         assert!(saturation(&grey) < 1e-6 && saturation(&x) > 0.1);
+        assert!(
+            scores.chroma < 1e-3 && perfect.chroma > 5.0,
+            "{scores:?} {perfect:?}"
+        );
+        // Against a grey truth, the ab error is the prediction's chroma.
+        let against_grey = colour_scores(&x, &grey, &bins, &prior).unwrap();
+        assert!((against_grey.ab_error - perfect.chroma).abs() < 1e-3);
     }
 }

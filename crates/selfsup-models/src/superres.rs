@@ -179,19 +179,25 @@ pub struct SuperResBatch {
     pub high: Tensor<4>,
 }
 
+/// The paper computes its MSE on high-resolution images scaled to [-1, 1], twice the range of
+/// selfsup's [0, 1]: its content loss is this many times the MSE reported here, which is what
+/// keeps the adversarial weight (1e-3) in the paper's proportion to it.
+pub const PAPER_MSE_SCALE: f64 = 4.0;
+
 impl Adversarial for SrGan {
     type Generator = SrResNet;
 
-    /// MSE against the original, or with a content network, the weighted squared distance of
-    /// its features (`features`; the MSE is still reported); the discriminator judges the
-    /// upsampled image.
+    /// The MSE against the original on the paper's [-1, 1] scale ([`PAPER_MSE_SCALE`] times
+    /// the `mse` reported, on [0, 1]), or with a content network, the weighted squared
+    /// distance of its features (`features`; the MSE is still reported); the discriminator
+    /// judges the upsampled image.
     fn generate(&self, batch: &SuperResBatch) -> Generated {
         let predicted = self.generator.forward(batch.low.clone());
         let mse = (predicted.clone() - batch.high.clone())
             .powi_scalar(2)
             .mean();
         let content = match &self.content {
-            None => StepOutput::new(mse.clone()).with("mse", mse),
+            None => StepOutput::new(mse.clone().mul_scalar(PAPER_MSE_SCALE)).with("mse", mse),
             Some(network) => {
                 let features = network.loss(predicted.clone(), batch.high.clone());
                 StepOutput::new(features.clone().mul_scalar(self.content_weight))
@@ -333,5 +339,45 @@ mod tests {
         net.forward(low)
             .into_data()
             .assert_approx_eq::<f32>(&want.into_data(), burn::tensor::Tolerance::default());
+    }
+
+    #[test]
+    fn the_content_loss_is_the_mse_on_the_papers_scale() {
+        let device = Device::flex();
+        let config = SrGanConfig {
+            channels: 3,
+            trunk: BackboneConfig::Residual {
+                channels: 4,
+                blocks: 1,
+            },
+            scale: 2,
+            discriminator: DiscriminatorConfig::srgan(3, 8, 4, 2, 16),
+            content: None,
+            bicubic_skip: true,
+        };
+        let net = config.init(&device).unwrap();
+        let random = |shape: [usize; 4]| {
+            Tensor::<4>::random(shape, burn::tensor::Distribution::Default, &device)
+        };
+        let batch = SuperResBatch {
+            low: random([2, 3, 4, 4]),
+            high: random([2, 3, 8, 8]),
+        };
+        let generated = net.generate(&batch);
+        // The same MSE on [-1, 1] images: every difference doubled.
+        let doubled = (generated.fake.clone().mul_scalar(2.0) - batch.high.mul_scalar(2.0))
+            .powi_scalar(2)
+            .mean()
+            .into_scalar::<f32>();
+        let loss = generated.content.loss.into_scalar::<f32>();
+        let mse = generated.content.metrics[0].1.clone().into_scalar::<f32>();
+        assert!(
+            (loss - doubled).abs() < 1e-5 * doubled,
+            "{loss} vs {doubled}"
+        );
+        assert!(
+            (loss - 4.0 * mse).abs() < 1e-5 * loss,
+            "{loss} vs 4 x {mse}"
+        );
     }
 }

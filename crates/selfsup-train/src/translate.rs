@@ -43,6 +43,7 @@ pub struct Scored {
 
 struct Translating<'a> {
     dir: &'a Path,
+    overrides: &'a [String],
     images: &'a [Image],
     device: &'a Device,
 }
@@ -51,7 +52,7 @@ impl MethodVisitor for Translating<'_> {
     type Output = Result<Vec<Scored>>;
 
     fn visit<T: PretextTask>(self) -> Self::Output {
-        let (task, model) = load_task::<T>(self.dir, self.device)?;
+        let (task, model) = load_task_with::<T>(self.dir, self.overrides, self.device)?;
         let translations = task.translate(&model, self.images, self.device)?;
         translations
             .into_iter()
@@ -96,6 +97,18 @@ impl MethodVisitor for Translating<'_> {
 /// The task of method `T` and its trained networks from checkpoint folder `dir` (its task
 /// state restored); fails, naming the folder, if the checkpoint is another method's.
 pub fn load_task<T: PretextTask>(dir: &Path, device: &Device) -> Result<(T, T::Model)> {
+    load_task_with(dir, &[], device)
+}
+
+/// [`load_task`] with `key=value` overrides of the run's configuration applied first (as
+/// `--set` does for training), for the keys that change how a trained network is applied
+/// ([`PretextTask::APPLIED_KEYS`]: `colorization.temperature`, `superres.tile`); any other
+/// key is refused, since it would change the network or what its weights mean.
+pub fn load_task_with<T: PretextTask>(
+    dir: &Path,
+    overrides: &[String],
+    device: &Device,
+) -> Result<(T, T::Model)> {
     let state = checkpoint::load_state(dir)?;
     if state.method != T::NAME {
         return Err(TrainError::checkpoint(
@@ -103,7 +116,37 @@ pub fn load_task<T: PretextTask>(dir: &Path, device: &Device) -> Result<(T, T::M
             format!("is a '{}' checkpoint, not '{}'", state.method, T::NAME),
         ));
     }
-    let config = &state.config;
+    for item in overrides {
+        let key = item
+            .split_once('=')
+            .map_or(item.as_str(), |(k, _)| k)
+            .trim();
+        let applied = key
+            .strip_prefix(T::NAME)
+            .and_then(|k| k.strip_prefix('.'))
+            .is_some_and(|k| T::APPLIED_KEYS.contains(&k));
+        if !applied {
+            let allowed: Vec<String> = T::APPLIED_KEYS
+                .iter()
+                .map(|k| format!("{}.{k}", T::NAME))
+                .collect();
+            return Err(TrainError::Config {
+                origin: "--set".into(),
+                reason: format!(
+                    "'{key}' would change the trained network or what its weights mean; a '{}' \
+                     checkpoint takes {}",
+                    T::NAME,
+                    if allowed.is_empty() {
+                        "no overrides".into()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ),
+            });
+        }
+    }
+    // The method's settings are checked when the task is built.
+    let config = &state.config.clone().with_overrides(overrides)?;
     let setup = Setup {
         backbone: config.backbone.clone(),
         images: state.images.clone(),
@@ -119,6 +162,17 @@ pub fn load_task<T: PretextTask>(dir: &Path, device: &Device) -> Result<(T, T::M
 /// Applies the image-to-image network of `checkpoint` (a run or checkpoint folder) to
 /// `images` and scores each prediction and baseline against its original.
 pub fn translate(checkpoint: &Path, images: &[Image], device: &Device) -> Result<Vec<Scored>> {
+    translate_with(checkpoint, &[], images, device)
+}
+
+/// [`translate`] with `key=value` overrides of the run's configuration (see
+/// [`load_task_with`]).
+pub fn translate_with(
+    checkpoint: &Path,
+    overrides: &[String],
+    images: &[Image],
+    device: &Device,
+) -> Result<Vec<Scored>> {
     let dir = checkpoint_dir(checkpoint);
     let state = checkpoint::load_state(&dir)?;
     let method = Method::from_name(&state.method).ok_or_else(|| TrainError::UnknownMethod {
@@ -127,6 +181,7 @@ pub fn translate(checkpoint: &Path, images: &[Image], device: &Device) -> Result
     })?;
     method.visit(Translating {
         dir: &dir,
+        overrides,
         images,
         device,
     })

@@ -202,6 +202,8 @@ fn pad_to_multiple(image: &Image, m: usize) -> Image {
 
 impl PretextTask for ColorizationTask {
     const NAME: &'static str = "colorization";
+    /// The annealed mean's temperature (the paper's figure 3 sweeps it).
+    const APPLIED_KEYS: &'static [&'static str] = &["temperature"];
     type Config = ColorizationSettings;
     type Generator = ColorizationGenerator;
     type Model = Colorizer;
@@ -451,7 +453,8 @@ impl PretextTask for ColorizationTask {
             .collect()
     }
 
-    /// ab error, raw and class-rebalanced AuC, and saturation (Zhang et al. 2016, section 3.1).
+    /// ab error, raw and class-rebalanced AuC (Zhang et al. 2016, section 3.1), and
+    /// colourfulness: HSV saturation and Lab chroma.
     fn image_scores(&self, prediction: &Image, truth: &Image) -> Result<Vec<(&'static str, f64)>> {
         let prior = self
             .prior()
@@ -462,6 +465,7 @@ impl PretextTask for ColorizationTask {
             ("auc", s.auc),
             ("auc_rebalanced", s.auc_rebalanced),
             ("saturation", s.saturation),
+            ("chroma", s.chroma),
         ])
     }
 }

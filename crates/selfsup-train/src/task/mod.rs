@@ -268,6 +268,9 @@ pub struct Translation {
 pub trait PretextTask: Sized + Send + 'static {
     /// The method's name in configs, checkpoints and the CLI.
     const NAME: &'static str;
+    /// Keys of the method's section that change how a trained network is applied, not what it
+    /// computes: the ones `eval image` and `colorize` may override (`--set`). None by default.
+    const APPLIED_KEYS: &'static [&'static str] = &[];
     /// The method's configuration section.
     type Config: MethodSettings;
     /// Makes samples from images.
