@@ -6,7 +6,7 @@ the `photos` source does), downsamples them x4 with PIL's bicubic filter, upsamp
 error per channel (in levels of 255) and its PSNR once that error is removed.
 
     apt-get install mate-backgrounds python3-pil
-    python3 scripts/check_superres_bias.py runs/superres-mse/checkpoints/epoch-0001 [SELFSUP]
+    python3 scripts/check_superres_bias.py runs/superres-mse-noskip/checkpoints/epoch-0001 [SELFSUP]
 """
 import os
 import subprocess

@@ -8,12 +8,13 @@ use std::path::Path;
 use burn::module::Module;
 use selfsup::data::pretext::centre_mask;
 use selfsup::data::{FolderOptions, Image, open_source};
+use selfsup::models::PretextModel;
 use selfsup::models::gan::Adversarial;
 use selfsup::train::checkpoint::save_weights;
-use selfsup::train::gan::{discriminator_half, generator_half};
-use selfsup::train::task::PretextTask;
+use selfsup::train::gan::{self, GanSettings, discriminator_half, generator_half};
+use selfsup::train::task::{PretextTask, StepInfo};
 use selfsup::train::translate::translate;
-use selfsup::train::{InpaintingTask, Method, Optimizers, SchedulePlan};
+use selfsup::train::{InpaintingTask, Method, Optimizers, RunConfig, SchedulePlan};
 
 use crate::cli::{selfsup, text};
 use crate::methods::{ready, source_of, task_for, tiny_config};
@@ -36,16 +37,31 @@ fn changed(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<
         .collect()
 }
 
-#[test]
-fn each_half_of_a_gan_step_updates_only_its_network() {
-    let dir = tempfile::tempdir().unwrap();
+type Model = <InpaintingTask as PretextTask>::Model;
+type Batch = <Model as PretextModel>::Batch;
+
+/// A tiny inpainting task on autodiff flex, ready for a GAN step: its network and a batch.
+fn ready_to_step() -> (InpaintingTask, RunConfig, Model, Batch) {
     let config = tiny_config(Method::Inpainting, 1);
     let mut task: InpaintingTask = task_for(&config);
     let device = flex().autodiff();
     let (model, samples) = ready(&mut task, &config, &device);
     let batch = task.collate(samples, &device);
+    (task, config, model, batch)
+}
+
+/// The task's optimisers at step 10 of 100.
+fn optimizers(task: &InpaintingTask, config: &RunConfig) -> Optimizers {
     let mut optimizers = Optimizers::new(task.optimizers(&config.train)).unwrap();
     optimizers.set_step(&SchedulePlan::new(100, 1), 10);
+    optimizers
+}
+
+#[test]
+fn each_half_of_a_gan_step_updates_only_its_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let (task, config, model, batch) = ready_to_step();
+    let mut optimizers = optimizers(&task, &config);
 
     // The generator's pass moves its BatchNorm statistics: snapshots after it.
     let generated = model.generate(&batch);
@@ -94,6 +110,49 @@ fn each_half_of_a_gan_step_updates_only_its_network() {
         "{learnt:?}"
     );
     assert!(learnt.iter().any(|n| n.starts_with("fc")), "{learnt:?}");
+}
+
+#[test]
+fn the_gan_step_updates_the_discriminator_k_times_and_never_at_weight_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let (task, config, model, batch) = ready_to_step();
+    let d0 = weights(&model.discriminator, dir.path(), "d0");
+    // One step from the same start under `gan`: the discriminator's tensors and the metrics.
+    let step = |gan: GanSettings, name: &str| {
+        let mut optimizers = optimizers(&task, &config);
+        let info = StepInfo {
+            step: 10,
+            epoch: 0,
+            steps_per_epoch: 100,
+        };
+        let (model, output) =
+            gan::step(model.clone(), &batch, &mut optimizers, &gan, info).unwrap();
+        let names: Vec<&str> = output.metrics.iter().map(|(n, _)| *n).collect();
+        (
+            weights(&model.discriminator, dir.path(), name),
+            names.contains(&"d_loss"),
+        )
+    };
+    let with = |weight: f64, discriminator_steps: usize| GanSettings {
+        weight,
+        discriminator_steps,
+        warmup_epochs: 0,
+        ..GanSettings::default()
+    };
+    let (once, judged) = step(with(1e-3, 1), "once");
+    let (twice, _) = step(with(1e-3, 2), "twice");
+    assert!(judged);
+    assert!(changed(&d0, &once).iter().any(|n| n.ends_with("weight")));
+    // The second update moves the weights on from where the first left them.
+    assert!(changed(&once, &twice).iter().any(|n| n.ends_with("weight")));
+    // Weight 0 is the reconstruction alone: the discriminator neither learns nor judges.
+    let (untouched, judged) = step(with(0.0, 1), "zero");
+    assert!(!judged);
+    assert!(
+        changed(&d0, &untouched).is_empty(),
+        "{:?}",
+        changed(&d0, &untouched)
+    );
 }
 
 /// A one-epoch inpainting run on 16-pixel crops of the bundled photos.
