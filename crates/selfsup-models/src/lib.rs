@@ -35,7 +35,10 @@ pub use inpainting::{ContextEncoder, Inpainter, InpainterConfig, InpaintingBatch
 pub use jigsaw::{JigsawBatch, JigsawNet, JigsawNetConfig};
 pub use pretext_model::{PretextModel, StepOutput, accuracy, classification_step};
 pub use rotation::{RotNet, RotNetConfig, RotationBatch};
-pub use superres::{SrGan, SrGanConfig, SrResNet, SubPixel, SuperResBatch, upsampling_stages};
+pub use superres::{
+    PAPER_MSE_SCALE, SrGan, SrGanConfig, SrResNet, SubPixel, SuperResBatch, resample,
+    upsampling_stages,
+};
 pub use synthetic::{
     DepthLoss, MultiTaskLoss, MultiTaskNet, Predictions, SyntheticBatch, SyntheticNet,
     SyntheticNetConfig, TaskWeights, balanced_bce,

@@ -494,10 +494,12 @@ mod tests {
             let task = SuperResTask::new(&settings, &setup).unwrap();
             let generator = task.model(&device).generator;
             let tiled = task.upscale(&generator, &image, &device).unwrap();
-            let whole = unstack_images(generator.forward(stack_images(&[image.clone()], &device)))
-                .unwrap()
-                .remove(0)
-                .clamped();
+            let whole = unstack_images(
+                generator.forward(stack_images(std::slice::from_ref(&image), &device)),
+            )
+            .unwrap()
+            .remove(0)
+            .clamped();
             assert_eq!(tiled.shape(), [3, h * scale, w * scale]);
             let worst = tiled
                 .data()
