@@ -41,6 +41,13 @@ fn an_srgan_run_warms_up_then_trains_adversarially_and_upsamples_any_size() {
     }
     let names: Vec<&str> = state.networks.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["trunk", "discriminator"]);
+    // No `best`: the lowest MSE would pick the SRResNet phase, its discriminator untrained;
+    // the run is read at its last checkpoint.
+    assert!(!dir.path().join("checkpoints/best").exists());
+    assert_eq!(
+        checkpoint::checkpoint_dir(dir.path()),
+        dir.path().join("checkpoints/last")
+    );
     // The trunk reads the low resolution it was trained at, the discriminator the crops.
     let (trunk, discriminator) = (&state.networks[0].input, &state.networks[1].input);
     assert_eq!(trunk.side * 4, discriminator.side);

@@ -382,12 +382,12 @@ impl PretextTask for SuperResTask {
         [&["mse"][..], features, &gan::METRICS].concat()
     }
 
-    /// The lowest MSE on the held-out crops.
+    /// No `best`: the lowest held-out MSE is by design the end of the SRResNet phase, before
+    /// the adversarial one, whose discriminator would then be read untrained. The run's
+    /// product is its last checkpoint; the SRResNet phase's is `checkpoints/epoch-N` of its
+    /// last warm-up epoch.
     fn best(&self) -> Option<Best> {
-        Some(Best {
-            metric: "mse",
-            higher_is_better: false,
-        })
+        None
     }
 
     fn generator(&self) -> Result<SuperResGenerator> {
