@@ -1,7 +1,7 @@
 //! Super-resolution with SRGAN (Ledig et al. 2017) on colour photos, through the library API:
 //! an SRResNet warm-up on MSE, then the adversarial phase, on crops of the training photos;
-//! then held-out crops downsampled by the scale (4 by default) and upsampled back, scored beside bicubic upsampling
-//! (PSNR, SSIM), with input | prediction | bicubic | original rows.
+//! then held-out crops downsampled by the scale (4 by default) and upsampled back, scored
+//! beside bicubic upsampling (PSNR, SSIM), with input | prediction | bicubic | original rows.
 //!
 //! ```text
 //! cargo run --release --example srgan                          # the bundled photos

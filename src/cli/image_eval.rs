@@ -13,7 +13,8 @@ use super::args::{FolderArgs, open};
 const GALLERY_ROWS: usize = 6;
 
 /// Scores every image of `data` (default: the test split of the run's data), the run's
-/// configuration changed by `overrides`, and prints the means; draws the first few as input | prediction | baseline | original rows.
+/// configuration changed by `overrides`, and prints the means; draws the first few as
+/// input | prediction | baseline | original rows.
 pub fn run(
     checkpoint_path: &Path,
     overrides: &[String],
