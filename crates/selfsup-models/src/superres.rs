@@ -236,6 +236,22 @@ impl PretextModel for SrGan {
 mod tests {
     use super::*;
 
+    /// A tiny RGB SRGAN for `side`-pixel low-resolution inputs: a trunk of `blocks` residual
+    /// blocks of 8 channels, a small discriminator, the MSE as its content loss.
+    fn tiny(scale: usize, side: usize, blocks: usize, bicubic_skip: bool) -> SrGanConfig {
+        SrGanConfig {
+            channels: 3,
+            trunk: BackboneConfig::Residual {
+                channels: 8,
+                blocks,
+            },
+            scale,
+            discriminator: DiscriminatorConfig::srgan(3, side * scale, 4, 2, 16),
+            content: None,
+            bicubic_skip,
+        }
+    }
+
     #[test]
     fn pixel_shuffle_matches_its_definition() {
         // out[c, h * r + i, w * r + j] = in[c * r^2 + i * r + j, h, w] (Shi et al. 2016).
@@ -268,18 +284,7 @@ mod tests {
         assert_eq!(upsampling_stages(5), None);
         let device = Device::flex();
         for scale in [2, 3, 4] {
-            let config = SrGanConfig {
-                channels: 3,
-                trunk: BackboneConfig::Residual {
-                    channels: 8,
-                    blocks: 2,
-                },
-                scale,
-                discriminator: DiscriminatorConfig::srgan(3, 6 * scale, 4, 2, 16),
-                content: None,
-                bicubic_skip: scale == 4,
-            };
-            let net = config.init(&device).unwrap();
+            let net = tiny(scale, 6, 2, scale == 4).init(&device).unwrap();
             let y = net.generator.forward(Tensor::zeros([2, 3, 6, 6], &device));
             assert_eq!(y.dims(), [2, 3, 6 * scale, 6 * scale]);
             assert_eq!(net.discriminator.forward(y).dims(), [2]);
@@ -320,18 +325,7 @@ mod tests {
     #[test]
     fn with_the_bicubic_skip_a_silent_generator_upsamples_bicubically() {
         let device = Device::flex();
-        let config = SrGanConfig {
-            channels: 3,
-            trunk: BackboneConfig::Residual {
-                channels: 8,
-                blocks: 1,
-            },
-            scale: 4,
-            discriminator: DiscriminatorConfig::srgan(3, 24, 4, 2, 16),
-            content: None,
-            bicubic_skip: true,
-        };
-        let mut net = config.init(&device).unwrap().generator;
+        let mut net = tiny(4, 6, 1, true).init(&device).unwrap().generator;
         net.out.weight = net.out.weight.map(|w| w.zeros_like());
         net.out.bias = net.out.bias.map(|b| b.map(|b| b.zeros_like()));
         let low = Tensor::<4>::random([1, 3, 6, 6], burn::tensor::Distribution::Default, &device);
@@ -344,18 +338,7 @@ mod tests {
     #[test]
     fn the_content_loss_is_the_mse_on_the_papers_scale() {
         let device = Device::flex();
-        let config = SrGanConfig {
-            channels: 3,
-            trunk: BackboneConfig::Residual {
-                channels: 4,
-                blocks: 1,
-            },
-            scale: 2,
-            discriminator: DiscriminatorConfig::srgan(3, 8, 4, 2, 16),
-            content: None,
-            bicubic_skip: true,
-        };
-        let net = config.init(&device).unwrap();
+        let net = tiny(2, 4, 1, true).init(&device).unwrap();
         let random = |shape: [usize; 4]| {
             Tensor::<4>::random(shape, burn::tensor::Distribution::Default, &device)
         };
