@@ -269,6 +269,25 @@ fn the_inpaint_command_keeps_every_pixel_outside_the_hole() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 
+    // An image too small to hold a hole is refused, naming it and its size.
+    let tiny = dir.path().join("tiny.png");
+    Image::filled(3, 1, 5, 0.5).unwrap().save(&tiny).unwrap();
+    let out = selfsup(&[
+        "inpaint",
+        "--checkpoint",
+        run,
+        tiny.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stderr = text(&out).1;
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("tiny.png") && stderr.contains("5x1 image is too small"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
     // The held-out scores name both fills.
     let out = selfsup(&["eval", "image", "--checkpoint", run, "--limit", "2"]);
     let (stdout, stderr) = text(&out);

@@ -130,6 +130,14 @@ impl InpaintingTask {
     ) -> Result<Image> {
         let channels = self.setup.images.image_channels;
         let image = image.to_channels(channels)?;
+        let (h, w) = (image.height(), image.width());
+        if h < 2 || w < 2 {
+            // Named here, before a centre mask of such an image reads as "covers 0%".
+            return Err(Self::error(format!(
+                "a {w}x{h} image is too small to inpaint: it needs at least 2x2 pixels, a hole \
+                 and pixels around it to fill it from"
+            )));
+        }
         let hole = coverage(mask);
         if hole == 0.0 || hole == 1.0 {
             return Err(Self::error(format!(
@@ -139,7 +147,6 @@ impl InpaintingTask {
             )));
         }
         let side = self.side();
-        let (h, w) = (image.height(), image.width());
         let small = resize(&image, side, side, Filter::Bicubic)?;
         let small_mask = resize(mask, side, side, Filter::Nearest)?;
         let masked = fill_hole(&small, &small_mask, self.mean()?)?;
