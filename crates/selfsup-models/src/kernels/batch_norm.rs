@@ -1,7 +1,7 @@
-//! Training-mode BatchNorm, optionally fused with the ReLU after it, on contiguous NCHW `f32`
-//! slices: two passes forward (statistics, then normalise) and two backward (two sums per
+//! BatchNorm, optionally fused with the ReLU after it, on contiguous NCHW `f32` slices. In
+//! training mode two passes forward (statistics, then normalise) and two backward (two sums per
 //! channel, then the input gradient), where Burn's generic op takes about ten and thirteen
-//! passes, four of them transposing copies, and ReLU two more.
+//! passes, four of them transposing copies, and ReLU two more; in inference mode one pass.
 
 use rayon::prelude::*;
 
@@ -65,26 +65,13 @@ fn affine(gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], epsilon: f64) 
         .collect()
 }
 
-/// The forward pass: `(output, mean, biased variance)`, the output passed through ReLU when
-/// `relu` is set.
-pub fn forward(
-    dims: Dims,
+/// `x * scale + shift` per channel, then ReLU when `relu` is set: one pass.
+fn normalise(
+    [_, channels, pixels]: Dims,
     x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    epsilon: f64,
+    affine: &[(f32, f32)],
     relu: bool,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let [batch, channels, pixels] = dims;
-    let count = (batch * pixels).max(1) as f64;
-    let (mean, var): (Vec<f32>, Vec<f32>) = channel_sums(dims, x, None, |_| |x, _| (x, x * x))
-        .into_iter()
-        .map(|(sum, squares)| {
-            let mean = sum / count;
-            (mean as f32, (squares / count - mean * mean).max(0.0) as f32)
-        })
-        .unzip();
-    let affine = affine(gamma, beta, &mean, &var, epsilon);
+) -> Vec<f32> {
     let mut out = vec![0.0; x.len()];
     out.par_chunks_mut(pixels.max(1))
         .zip(x.par_chunks(pixels.max(1)))
@@ -102,6 +89,45 @@ pub fn forward(
                     .for_each(|(o, &v)| *o = v * scale + shift),
             }
         });
+    out
+}
+
+/// Inference-mode BatchNorm with the running statistics, then ReLU when `relu` is set: one
+/// pass, where Burn's op takes four (subtract, divide, multiply, add) and ReLU a fifth.
+#[allow(clippy::too_many_arguments)]
+pub fn inference(
+    dims: Dims,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    epsilon: f64,
+    relu: bool,
+) -> Vec<f32> {
+    normalise(dims, x, &affine(gamma, beta, mean, var, epsilon), relu)
+}
+
+/// The training-mode forward pass, with the batch's statistics: `(output, mean, biased
+/// variance)`, the output passed through ReLU when `relu` is set.
+pub fn forward(
+    dims: Dims,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f64,
+    relu: bool,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let [batch, _, pixels] = dims;
+    let count = (batch * pixels).max(1) as f64;
+    let (mean, var): (Vec<f32>, Vec<f32>) = channel_sums(dims, x, None, |_| |x, _| (x, x * x))
+        .into_iter()
+        .map(|(sum, squares)| {
+            let mean = sum / count;
+            (mean as f32, (squares / count - mean * mean).max(0.0) as f32)
+        })
+        .unzip();
+    let out = normalise(dims, x, &affine(gamma, beta, &mean, &var, epsilon), relu);
     (out, mean, var)
 }
 

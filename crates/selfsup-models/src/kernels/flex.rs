@@ -6,6 +6,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
+use burn::backend::ops::{ActivationOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Flex, backend_extension};
 use burn::tensor::TensorData;
@@ -38,6 +39,18 @@ pub trait FlexKernels: Backend {
         epsilon: f64,
         relu: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Inference-mode BatchNorm of a `[batch, channels, h, w]` input with the given statistics
+    /// (the running ones), then ReLU when `relu` is set.
+    fn batch_norm_relu_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> FloatTensor<Self>;
 }
 
 /// The tensor's values, row-major, without a copy when it is contiguous f32 storage.
@@ -130,6 +143,31 @@ impl FlexKernels for Flex {
             tensor(mean, channels),
             tensor(var, channels),
         )
+    }
+
+    fn batch_norm_relu_eval(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mean: FlexTensor,
+        var: FlexTensor,
+        epsilon: f64,
+        relu: bool,
+    ) -> FlexTensor {
+        let (dims, shape) = (norm_dims(&x), x.layout().shape().clone());
+        let out = timed(BatchNormForward, || {
+            batch_norm::inference(
+                dims,
+                &values(&x),
+                &values(&gamma),
+                &values(&beta),
+                &values(&mean),
+                &values(&var),
+                epsilon,
+                relu,
+            )
+        });
+        FlexTensor::from_data(TensorData::new(out, shape))
     }
 }
 
@@ -310,6 +348,25 @@ impl<C: CheckpointStrategy> FlexKernels for Autodiff<Flex, C> {
                     Self::from_inner(var),
                 )
             }
+        }
+    }
+
+    /// Burn's own ops, which autodiff differentiates: inference-mode BatchNorm is only taken
+    /// through this kernel without autodiff (inference), so a frozen layer inside a graph being
+    /// differentiated keeps Burn's path.
+    fn batch_norm_relu_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        epsilon: f64,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        let y = <Self as ModuleOps<Self>>::batch_norm(x, gamma, beta, mean, var, epsilon);
+        match relu {
+            true => <Self as ActivationOps<Self>>::relu(y),
+            false => y,
         }
     }
 }

@@ -416,6 +416,22 @@ pub fn conv2d_input_grad(
     dx
 }
 
+/// Writes `src` (`[rows, cols]`, row-major) transposed into `dst`, whose rows are `ld` apart:
+/// `dst[j * ld + i] = src[i * cols + j]`, in square tiles so both sides stay in cache.
+fn transpose_into(src: &[f32], [rows, cols]: [usize; 2], dst: &mut [f32], ld: usize) {
+    const TILE: usize = 16;
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            let j1 = (j0 + TILE).min(cols);
+            for i in i0..(i0 + TILE).min(rows) {
+                for (j, &v) in (j0..j1).zip(&src[i * cols + j0..i * cols + j1]) {
+                    dst[j * ld + i] = v;
+                }
+            }
+        }
+    }
+}
+
 /// The gradient of [`conv2d`] with respect to its weight, from the input `x` and the output
 /// gradient `dy`: `[c_out, c_in, kh, kw]`, summed over the batch.
 pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
@@ -423,38 +439,40 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let image_in = g.c_in * g.input_pixels();
     let image_out = g.c_out * pixels;
     let (per_chunk, parallelism) = chunking(g.batch);
+    // dW^T += col . dy^T, with dy transposed to `[pixels, c_out]` first. Both `col` and `dy`
+    // keep the pixels (gemm's inner dimension) contiguous, and gemm packs the operand it tiles
+    // along its rows by gathering them: from `dy` as it is, that gather reads one element from
+    // each of 16 or 32 rows a whole map apart per step, and stalled on the TLB (the pass took
+    // twice the forward pass's time at the same arithmetic). Transposing `dy`, the smaller
+    // operand, costs one pass over it.
     let partial = |(x, dy): (&[f32], &[f32])| {
         let images = x.len() / image_in.max(1);
         let group = group(pixels, images);
         let direct = g.is_pointwise() && group == 1;
-        let mut dw = vec![0.0; g.c_out * rows];
+        let mut dwt = vec![0.0; rows * g.c_out];
         let mut col = vec![0.0; if direct { 0 } else { rows * group * pixels }];
-        let mut staged = vec![
-            0.0;
-            if group > 1 {
-                g.c_out * group * pixels
-            } else {
-                0
-            }
-        ];
+        let mut dyt = vec![0.0; group * image_out];
         for (x, dy) in x.chunks(group * image_in).zip(dy.chunks(group * image_out)) {
             let n = x.len() / image_in * pixels;
             let col = columns(g, x, &mut col, direct);
-            let dy = if n == pixels {
-                dy
-            } else {
-                for (i, dy) in dy.chunks_exact(image_out).enumerate() {
-                    for (c, dy) in dy.chunks_exact(pixels).enumerate() {
-                        staged[c * n + i * pixels..][..pixels].copy_from_slice(dy);
-                    }
-                }
-                &staged[..g.c_out * n]
-            };
-            // dW += dy . col^T: col is [rows, n] row-major, so col^T has unit row stride.
-            let shape = [g.c_out, rows, n];
-            matmul(shape, &mut dw, true, dy, (1, n), col, (n, 1), parallelism);
+            for (i, dy) in dy.chunks_exact(image_out).enumerate() {
+                transpose_into(dy, [g.c_out, pixels], &mut dyt[i * image_out..], g.c_out);
+            }
+            // col is [rows, n] and dy^T [n, c_out], both row-major.
+            let shape = [rows, g.c_out, n];
+            let dyt = &dyt[..n * g.c_out];
+            matmul(
+                shape,
+                &mut dwt,
+                true,
+                col,
+                (1, n),
+                dyt,
+                (1, g.c_out),
+                parallelism,
+            );
         }
-        dw
+        dwt
     };
     let partials: Vec<Vec<f32>> = x
         .par_chunks(per_chunk * image_in.max(1))
@@ -462,10 +480,12 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         .map(partial)
         .collect();
     let mut partials = partials.into_iter();
-    let mut dw = partials.next().unwrap_or_else(|| vec![0.0; g.c_out * rows]);
+    let mut dwt = partials.next().unwrap_or_else(|| vec![0.0; rows * g.c_out]);
     for other in partials {
-        dw.iter_mut().zip(&other).for_each(|(a, b)| *a += b);
+        dwt.iter_mut().zip(&other).for_each(|(a, b)| *a += b);
     }
+    let mut dw = vec![0.0; g.c_out * rows];
+    transpose_into(&dwt, [rows, g.c_out], &mut dw, rows);
     dw
 }
 

@@ -18,8 +18,10 @@ pub mod timing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use burn::nn::BatchNorm;
+#[cfg(feature = "flex")]
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 
 pub use allocator::retain_freed_memory;
@@ -89,7 +91,8 @@ fn im2col_conv(
     )
 }
 
-/// `bn.forward(x)`, then ReLU when `relu` is set, by one fused kernel in training mode on flex.
+/// `bn.forward(x)`, then ReLU when `relu` is set, by one fused kernel on flex: in training mode
+/// with its backward pass, and in inference (no autodiff) in one pass.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, relu: bool) -> Tensor<4> {
     #[cfg(feature = "flex")]
     if fuses(bn, &x) {
@@ -117,6 +120,25 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, relu: bool) -> Tensor<4> {
         update(&bn.running_mean, mean);
         update(&bn.running_var, var);
         return Tensor::from_dispatch(out);
+    }
+    #[cfg(feature = "flex")]
+    if on_flex(&x) && !x.device().is_autodiff() {
+        // Inference, Burn's path without autodiff: one pass with the running statistics.
+        let device = x.device();
+        let running = |state: &burn::module::RunningState<Tensor<1>>| {
+            state.value().to_device(&device).into_dispatch()
+        };
+        return Tensor::from_dispatch(
+            <burn::backend::Dispatch as flex::FlexKernels>::batch_norm_relu_eval(
+                x.into_dispatch(),
+                bn.gamma.val().into_dispatch(),
+                bn.beta.val().into_dispatch(),
+                running(&bn.running_mean),
+                running(&bn.running_var),
+                bn.epsilon,
+                relu,
+            ),
+        );
     }
     let out = bn.forward(x);
     if relu {
@@ -312,6 +334,37 @@ mod tests {
             );
             let reference = passes(|x| conv.forward(x), &x, &[weight], &[bias]);
             assert_close(ours, reference);
+        }
+    }
+
+    #[test]
+    fn inference_batch_norm_matches_burns() {
+        use burn::module::{Param, RunningState};
+        use burn::nn::BatchNormConfig;
+        let device = Device::flex();
+        device.seed(10);
+        let channel = |low: f64, high: f64| {
+            Tensor::<1>::random([5], Distribution::Uniform(low, high), &device)
+        };
+        let mut bn = BatchNormConfig::new(5).init(&device);
+        // Statistics and an affine map far from the identity, as after training.
+        bn.gamma = Param::from_tensor(channel(0.5, 2.0));
+        bn.beta = Param::from_tensor(channel(-1.0, 1.0));
+        bn.running_mean = RunningState::new(channel(-2.0, 2.0));
+        bn.running_var = RunningState::new(channel(0.1, 4.0));
+        let x = Tensor::<4>::random([3, 5, 6, 7], Distribution::Normal(0.0, 2.0), &device);
+        assert!(
+            on_flex(&x) && !x.device().is_autodiff(),
+            "the kernel runs here"
+        );
+        for relu in [false, true] {
+            let ours = batch_norm(&bn, x.clone(), relu);
+            let reference = bn.forward(x.clone());
+            let reference = match relu {
+                true => burn::tensor::activation::relu(reference),
+                false => reference,
+            };
+            assert!(relative_error(ours, reference) < 1e-5, "relu {relu}");
         }
     }
 
