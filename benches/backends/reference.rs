@@ -76,7 +76,7 @@ impl RotNetReference {
         for (i, block) in self.blocks.iter().enumerate() {
             x = block.forward(x);
             if i == 1 || i == 3 {
-                x = self.pool.forward(x);
+                x = kernels::max_pool2d(&self.pool, x);
             }
         }
         let [batch, channels, _, _] = x.dims();

@@ -11,9 +11,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Flex, backend_extension};
 use burn::tensor::TensorData;
 
-use super::batch_norm;
 use super::im2col::{self, ConvGeometry};
 use super::timing::{Pass::*, timed};
+use super::{batch_norm, pool};
 
 /// A 2-D convolution plus bias by the im2col kernels: the plain one (`transposed` false:
 /// `[batch, c_in, h, w]` by `[c_out, c_in, kh, kw]`) or the transposed one (`[batch, c_in, h,
@@ -51,6 +51,9 @@ pub trait FlexKernels: Backend {
         epsilon: f64,
         relu: bool,
     ) -> FloatTensor<Self>;
+
+    /// Max pooling of a `[batch, channels, h, w]` input over 2x2 windows with stride 2.
+    fn max_pool_2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// The tensor's values, row-major, without a copy when it is contiguous f32 storage.
@@ -168,6 +171,13 @@ impl FlexKernels for Flex {
             )
         });
         FlexTensor::from_data(TensorData::new(out, shape))
+    }
+
+    fn max_pool_2x2(x: FlexTensor) -> FlexTensor {
+        let shape = x.layout().shape();
+        let [batch, channels, h, w] = [shape[0], shape[1], shape[2], shape[3]];
+        let out = pool::max_pool_2x2([batch * channels, h, w], &values(&x));
+        tensor(out, [batch, channels, h / 2, w / 2])
     }
 }
 
@@ -368,5 +378,10 @@ impl<C: CheckpointStrategy> FlexKernels for Autodiff<Flex, C> {
             true => <Self as ActivationOps<Self>>::relu(y),
             false => y,
         }
+    }
+
+    /// Burn's own op, which records the indices its backward pass needs.
+    fn max_pool_2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        <Self as ModuleOps<Self>>::max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false)
     }
 }

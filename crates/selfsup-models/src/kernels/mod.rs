@@ -14,6 +14,8 @@ mod flex;
 #[cfg(feature = "flex")]
 pub mod im2col;
 #[cfg(feature = "flex")]
+pub mod pool;
+#[cfg(feature = "flex")]
 pub mod timing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +24,7 @@ use burn::nn::BatchNorm;
 #[cfg(feature = "flex")]
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::pool::MaxPool2d;
 use burn::prelude::*;
 
 pub use allocator::retain_freed_memory;
@@ -146,6 +149,25 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, relu: bool) -> Tensor<4> {
     } else {
         out
     }
+}
+
+/// `pool.forward(x)`, by one pass over each plane in inference on flex for 2x2 windows with
+/// stride 2 (the ConvNet's); anything else, and training, through Burn's op.
+pub fn max_pool2d(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if on_flex(&x)
+        && !x.device().is_autodiff()
+        && pool.kernel_size == [2, 2]
+        && pool.stride == [2, 2]
+        && pool.dilation == [1, 1]
+        && matches!(pool.padding, PaddingConfig2d::Valid)
+        && !pool.ceil_mode
+    {
+        return Tensor::from_dispatch(
+            <burn::backend::Dispatch as flex::FlexKernels>::max_pool_2x2(x.into_dispatch()),
+        );
+    }
+    pool.forward(x)
 }
 
 /// Whether the kernels can run `x` here: f32 on a flex device.
@@ -334,6 +356,23 @@ mod tests {
             );
             let reference = passes(|x| conv.forward(x), &x, &[weight], &[bias]);
             assert_close(ours, reference);
+        }
+    }
+
+    #[test]
+    fn inference_max_pooling_matches_burns() {
+        use burn::nn::pool::MaxPool2dConfig;
+        let device = Device::flex();
+        device.seed(11);
+        let pool = MaxPool2dConfig::new([2, 2]).init();
+        for [h, w] in [[8, 8], [7, 5], [2, 3], [1, 4]] {
+            let x = Tensor::<4>::random([2, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
+            let ours = max_pool2d(&pool, x.clone());
+            let reference = pool.forward(x);
+            assert_eq!(ours.dims(), reference.dims(), "{h}x{w}");
+            if ours.shape().num_elements() > 0 {
+                assert_eq!(relative_error(ours, reference), 0.0, "{h}x{w}");
+            }
         }
     }
 
