@@ -7,16 +7,18 @@
 #   - probed on full Fashion-MNIST like every other method (scripts/results.sh).
 #
 #   apt-get install mate-backgrounds dataset-fashion-mnist
-#   scripts/colorization.sh                 # EPOCHS=2 by default (the shared 40 minutes each); resumes unfinished runs
+#   scripts/colorization.sh          # EPOCHS=6 by default (the shared 40 minutes each), into
+#                                    # runs/colorization-LOSS-6ep; resumes unfinished runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DATA=${DATA:-photos?crops=4000}
+export EPOCHS=${EPOCHS:-6}
 TEST=${TEST:-photos:test?crop=128&crops=100}
 for loss in classification l2; do
-    RUN=runs/colorization-$loss SET="colorization.loss=\"$loss\"" scripts/results.sh colorization
+    RUN=runs/colorization-$loss-${EPOCHS}ep SET="colorization.loss=\"$loss\"" scripts/results.sh colorization
 done
 for loss in classification l2; do
-    run=runs/colorization-$loss
+    run=runs/colorization-$loss-${EPOCHS}ep
     "${BIN:-target/release/selfsup}" eval image --checkpoint "$run" --data "$TEST" \
         --gallery "$run/gallery.png" | tee "$run/eval-image.txt"
 done

@@ -41,7 +41,7 @@ case "$METHOD" in
     jigsaw) DEFAULT_EPOCHS=4 ;;
     context_prediction) DEFAULT_EPOCHS=14 ;;
     deep_cluster) DEFAULT_EPOCHS=6 ;;
-    colorization) DEFAULT_EPOCHS=2 ;;
+    colorization) DEFAULT_EPOCHS=6 ;;
     synthetic) DEFAULT_EPOCHS=2 ;;
     supervised) DEFAULT_EPOCHS=10 ;;
     *) DEFAULT_EPOCHS=1 ;;
