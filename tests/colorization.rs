@@ -11,9 +11,12 @@ use crate::cli::{selfsup, text};
 use crate::methods::{source_of, tiny_config};
 use crate::rotation::{flex, options, sample};
 
-/// A one-epoch colorization run on 16-pixel crops of the bundled photos.
-fn tiny_run(dir: &Path) {
-    let config = tiny_config(Method::Colorization, 1);
+/// A one-epoch colorization run on 16-pixel crops of the bundled photos, with `loss`
+/// (`classification` or `l2`).
+fn tiny_run(dir: &Path, loss: &str) {
+    let config = tiny_config(Method::Colorization, 1)
+        .with_overrides(&[format!("colorization.loss=\"{loss}\"")])
+        .unwrap();
     let mut options = options(dir, false);
     options.data_spec = Some("photos-sample?crop=16&crops=12".into());
     Method::Colorization
@@ -23,8 +26,14 @@ fn tiny_run(dir: &Path) {
 
 #[test]
 fn a_trained_colorizer_keeps_the_lightness_of_images_of_any_size() {
+    for loss in ["classification", "l2"] {
+        keeps_the_lightness(loss);
+    }
+}
+
+fn keeps_the_lightness(loss: &str) {
     let dir = tempfile::tempdir().unwrap();
-    tiny_run(dir.path());
+    tiny_run(dir.path(), loss);
     let test = open_source("photos-sample:test?crop=40", FolderOptions::default()).unwrap();
     let crop = test.get(0).unwrap().image;
     let odd = selfsup::data::transform::crop(&crop, 0, 0, 37, 29).unwrap();
@@ -59,6 +68,9 @@ fn a_trained_colorizer_keeps_the_lightness_of_images_of_any_size() {
             .all(|s| s.prediction.is_finite() && s.baseline().is_finite())
     );
 
+    if loss == "l2" {
+        return; // the temperature below is the classifier's annealed mean's
+    }
     // Overrides change how the network is applied: the annealed mean's temperature moves the
     // colours and keeps the lightness; keys that change the network are refused.
     let at = |temperature: &str| {
@@ -86,7 +98,7 @@ fn a_trained_colorizer_keeps_the_lightness_of_images_of_any_size() {
 #[test]
 fn the_image_commands_colourise_score_and_draw() {
     let dir = tempfile::tempdir().unwrap();
-    tiny_run(dir.path());
+    tiny_run(dir.path(), "classification");
     let run = dir.path().to_str().unwrap();
     let photo = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -178,7 +190,7 @@ fn colorization_refuses_what_it_cannot_learn_from_or_read() {
 
     // colorize: a file that is not an image, and a checkpoint of a method without images out.
     let run = tempfile::tempdir().unwrap();
-    tiny_run(run.path());
+    tiny_run(run.path(), "classification");
     let not_image = run.path().join("notes.png");
     std::fs::write(&not_image, "not a picture").unwrap();
     let out = selfsup(&[
@@ -218,7 +230,32 @@ fn colorization_refuses_what_it_cannot_learn_from_or_read() {
     ]);
     let stderr = text(&out).1;
     assert!(
-        !out.status.success() && stderr.contains("not an image-to-image method"),
+        !out.status.success() && stderr.contains("'rotation' checkpoint, not 'colorization'"),
         "{stderr}"
     );
+    // Nor another image-to-image method's, which would translate without complaint.
+    let inpainting = tempfile::tempdir().unwrap();
+    Method::Inpainting
+        .train(
+            &tiny_config(Method::Inpainting, 1),
+            source_of(Method::Inpainting),
+            &flex(),
+            &options(inpainting.path(), false),
+        )
+        .unwrap();
+    let out = selfsup(&[
+        "colorize",
+        "--checkpoint",
+        inpainting.path().to_str().unwrap(),
+        photo,
+        "--out",
+        inpainting.path().join("o").to_str().unwrap(),
+    ]);
+    let stderr = text(&out).1;
+    assert!(
+        !out.status.success() && stderr.contains("'inpainting' checkpoint, not 'colorization'"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!inpainting.path().join("o").exists(), "nothing written");
 }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use selfsup::data::Image;
-use selfsup::train::BackendKind;
-use selfsup::train::translate::translate_with;
+use selfsup::train::translate::{expect_method, translate_with};
+use selfsup::train::{BackendKind, ColorizationTask, PretextTask};
 
 #[derive(Args, Debug)]
 pub struct ColorizeArgs {
@@ -30,6 +30,8 @@ pub struct ColorizeArgs {
 
 impl ColorizeArgs {
     pub fn run(&self) -> anyhow::Result<()> {
+        // Any image-to-image checkpoint would translate; only a colouriser's output is colour.
+        expect_method(&self.checkpoint, ColorizationTask::NAME)?;
         let images = self
             .images
             .iter()

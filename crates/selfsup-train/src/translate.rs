@@ -94,6 +94,24 @@ impl MethodVisitor for Translating<'_> {
     }
 }
 
+/// Fails, naming the folder, unless checkpoint folder `dir` (a run or checkpoint folder) was
+/// written by the method called `name`: for commands made for one method, such as `colorize`,
+/// which must not apply another image-to-image method's network.
+pub fn expect_method(dir: &Path, name: &str) -> Result<()> {
+    let dir = checkpoint_dir(dir);
+    same_method(&dir, &checkpoint::load_state(&dir)?.method, name)
+}
+
+fn same_method(dir: &Path, found: &str, wanted: &str) -> Result<()> {
+    match found == wanted {
+        true => Ok(()),
+        false => Err(TrainError::checkpoint(
+            dir,
+            format!("is a '{found}' checkpoint, not '{wanted}'"),
+        )),
+    }
+}
+
 /// The task of method `T` and its trained networks from checkpoint folder `dir` (its task
 /// state restored); fails, naming the folder, if the checkpoint is another method's.
 pub fn load_task<T: PretextTask>(dir: &Path, device: &Device) -> Result<(T, T::Model)> {
@@ -110,12 +128,7 @@ pub fn load_task_with<T: PretextTask>(
     device: &Device,
 ) -> Result<(T, T::Model)> {
     let state = checkpoint::load_state(dir)?;
-    if state.method != T::NAME {
-        return Err(TrainError::checkpoint(
-            dir,
-            format!("is a '{}' checkpoint, not '{}'", state.method, T::NAME),
-        ));
-    }
+    same_method(dir, &state.method, T::NAME)?;
     for item in overrides {
         let key = item
             .split_once('=')
