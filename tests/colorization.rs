@@ -207,55 +207,38 @@ fn colorization_refuses_what_it_cannot_learn_from_or_read() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let rotation = tempfile::tempdir().unwrap();
-    Method::Rotation
-        .train(
-            &tiny_config(Method::Rotation, 1),
-            sample(),
-            &flex(),
-            &options(rotation.path(), false),
-        )
-        .unwrap();
+    // Another method's checkpoint is refused, an image-to-image one too (it would translate
+    // without complaint), and nothing is written.
     let photo = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/crates/selfsup-data/data/photos-sample/test/rocket.jpg"
     );
-    let out = selfsup(&[
-        "colorize",
-        "--checkpoint",
-        rotation.path().to_str().unwrap(),
-        photo,
-        "--out",
-        rotation.path().join("o").to_str().unwrap(),
-    ]);
-    let stderr = text(&out).1;
-    assert!(
-        !out.status.success() && stderr.contains("'rotation' checkpoint, not 'colorization'"),
-        "{stderr}"
-    );
-    // Nor another image-to-image method's, which would translate without complaint.
-    let inpainting = tempfile::tempdir().unwrap();
-    Method::Inpainting
-        .train(
-            &tiny_config(Method::Inpainting, 1),
-            source_of(Method::Inpainting),
-            &flex(),
-            &options(inpainting.path(), false),
-        )
-        .unwrap();
-    let out = selfsup(&[
-        "colorize",
-        "--checkpoint",
-        inpainting.path().to_str().unwrap(),
-        photo,
-        "--out",
-        inpainting.path().join("o").to_str().unwrap(),
-    ]);
-    let stderr = text(&out).1;
-    assert!(
-        !out.status.success() && stderr.contains("'inpainting' checkpoint, not 'colorization'"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!inpainting.path().join("o").exists(), "nothing written");
+    for method in [Method::Rotation, Method::Inpainting] {
+        let other = tempfile::tempdir().unwrap();
+        method
+            .train(
+                &tiny_config(method, 1),
+                source_of(method),
+                &flex(),
+                &options(other.path(), false),
+            )
+            .unwrap();
+        let out_dir = other.path().join("o");
+        let out = selfsup(&[
+            "colorize",
+            "--checkpoint",
+            other.path().to_str().unwrap(),
+            photo,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        let stderr = text(&out).1;
+        let expected = format!("'{}' checkpoint, not 'colorization'", method.name());
+        assert!(
+            !out.status.success() && stderr.contains(&expected),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!out_dir.exists(), "nothing written");
+    }
 }
