@@ -33,3 +33,37 @@ pub fn max_pool_2x2([planes, h, w]: [usize; 3], x: &[f32]) -> Vec<f32> {
         });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_each_window_drops_an_odd_edge_and_lets_nan_win() {
+        // One 3x5 plane: windows (0..2, 0..2) and (0..2, 2..4); the last row and column drop.
+        let x = [
+            1.0,
+            5.0,
+            -1.0,
+            -2.0,
+            99.0, //
+            3.0,
+            2.0,
+            -3.0,
+            f32::NAN,
+            99.0, //
+            99.0,
+            99.0,
+            99.0,
+            99.0,
+            99.0,
+        ];
+        let out = max_pool_2x2([1, 3, 5], &x);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0], 5.0);
+        assert!(
+            out[1].is_nan(),
+            "NaN propagates, as in Burn's and PyTorch's pooling"
+        );
+    }
+}
