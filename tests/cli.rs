@@ -169,6 +169,21 @@ fn train_resume_eval_embed_and_show() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("k-NN accuracy"), "{stdout}");
 
+    // The same network read at another side, which the report names.
+    let out = selfsup(&[
+        "eval",
+        "knn",
+        "--checkpoint",
+        run_s,
+        "--data",
+        "sample:train",
+        "--side",
+        "20",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("read at 20 px"), "{stdout}");
+
     let out = selfsup(&[
         "eval",
         "linear",
@@ -257,6 +272,10 @@ fn train_resume_eval_embed_and_show() {
         (
             vec!["eval", "knn", "--checkpoint", run_s, "--block", "9"],
             "blocks 1 to 2",
+        ),
+        (
+            vec!["eval", "knn", "--checkpoint", run_s, "--side", "1"],
+            "--side 1: 1-pixel inputs are too small",
         ),
     ] {
         let out = selfsup(&args);

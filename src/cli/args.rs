@@ -4,9 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::bail;
+use burn::prelude::Device;
 use clap::{Args, ValueEnum};
 use selfsup::data::{FolderOptions, ImageSource, open_source};
+use selfsup::models::backbone::Backbone;
+use selfsup::train::checkpoint::{CheckpointState, load_network};
 use selfsup::train::eval::{Pooling, View};
+use selfsup::train::task::Network;
 use selfsup::train::{BackendKind, RunConfig};
 
 #[derive(Args, Debug, Clone, Copy, Default)]
@@ -91,6 +95,11 @@ pub struct FeatureArgs {
     /// Dimension budget of grid pooling.
     #[arg(long, default_value_t = 2048)]
     pub dims: usize,
+    /// Read the images at this side instead of the one the network trained at (its
+    /// checkpoint's input): pooled features exist at any side the backbone takes, and a
+    /// network trained on patches may be read at their scale.
+    #[arg(long)]
+    pub side: Option<usize>,
     #[arg(long, default_value = "flex")]
     pub backend: BackendKind,
 }
@@ -102,6 +111,25 @@ pub struct NamedView {
 }
 
 impl FeatureArgs {
+    /// The network asked for, its weights loaded (or freshly initialised), with `--side`
+    /// applied to its input.
+    pub fn load(&self, device: &Device) -> anyhow::Result<(Backbone, Network, CheckpointState)> {
+        let (backbone, mut network, state) = load_network(
+            &self.checkpoint,
+            self.network.as_deref(),
+            self.random_init,
+            device,
+        )?;
+        if let Some(side) = self.side {
+            network
+                .backbone
+                .check_input(side)
+                .map_err(|reason| anyhow::anyhow!("--side {side}: {reason}"))?;
+            network.input.side = side;
+        }
+        Ok((backbone, network, state))
+    }
+
     /// The views asked for, over a network of `blocks` blocks whose representation is block
     /// `default` (from 0).
     pub fn views(&self, blocks: usize, default: usize) -> anyhow::Result<Vec<NamedView>> {

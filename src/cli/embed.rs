@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use selfsup::train::checkpoint::load_network;
 use selfsup::train::eval;
 
 use super::args::{FeatureArgs, FolderArgs, open};
@@ -34,12 +33,7 @@ impl EmbedArgs {
             anyhow::bail!("embed writes one view: give one --block and one --pooling");
         }
         let device = args.backend.device()?;
-        let (backbone, network, state) = load_network(
-            &args.checkpoint,
-            args.network.as_deref(),
-            args.random_init,
-            &device,
-        )?;
+        let (backbone, network, state) = args.load(&device)?;
         let views = args.views(backbone.block_channels().len(), network.block)?;
         let source = open(&self.data, FolderArgs::default())?;
         let all: Vec<usize> = (0..source.len()).collect();

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use selfsup::data::test_split_of;
-use selfsup::train::checkpoint::load_network;
 use selfsup::train::eval::{self, ProbeConfig, Protocol};
 
 use super::args::{FeatureArgs, FolderArgs, open};
@@ -128,12 +127,7 @@ impl EvalArgs {
         probe.validate()?;
         let args = &self.features;
         let device = args.backend.device()?;
-        let (backbone, network, state) = load_network(
-            &args.checkpoint,
-            args.network.as_deref(),
-            args.random_init,
-            &device,
-        )?;
+        let (backbone, network, state) = args.load(&device)?;
         let views = args.views(backbone.block_channels().len(), network.block)?;
         let plain: Vec<_> = views.iter().map(|v| v.view).collect();
         let mut sets = Vec::new();
@@ -159,7 +153,7 @@ impl EvalArgs {
                 let train = protocol.training_set(train, self.seed.unwrap_or(state.seed))?;
                 let accuracy = protocol.accuracy(&train, test, &probe, &device)?;
                 println!(
-                    "{} {} {:.2}% ({} {init}, {}, {}, {} dims, {} train / {} test images{})",
+                    "{} {} {:.2}% ({} {init}, {}, {}, {} dims, {} train / {} test images{}{})",
                     protocol.name(),
                     if matches!(protocol, Protocol::Nmi { .. }) {
                         "score"
@@ -179,6 +173,8 @@ impl EvalArgs {
                             format!(", {clusters} clusters of the test features"),
                         _ => String::new(),
                     },
+                    args.side
+                        .map_or_else(String::new, |side| format!(", read at {side} px")),
                 );
             }
         }
