@@ -155,34 +155,27 @@ fn train_resume_eval_embed_and_show() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("epoch 2/2"), "{stdout}");
 
-    let out = selfsup(&[
-        "eval",
-        "knn",
-        "--checkpoint",
-        run_s,
-        "--data",
-        "sample:train",
-        "--k",
-        "5",
-    ]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("k-NN accuracy"), "{stdout}");
-
-    // The same network read at another side, which the report names.
-    let out = selfsup(&[
-        "eval",
-        "knn",
-        "--checkpoint",
-        run_s,
-        "--data",
-        "sample:train",
-        "--side",
-        "20",
-    ]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("read at 20 px"), "{stdout}");
+    // k-NN as trained, then the same network read at another side, which the report names.
+    for (extra, expected) in [
+        (["--k", "5"], "k-NN accuracy"),
+        (["--side", "20"], "read at 20 px"),
+    ] {
+        let args = [
+            &[
+                "eval",
+                "knn",
+                "--checkpoint",
+                run_s,
+                "--data",
+                "sample:train",
+            ][..],
+            &extra,
+        ];
+        let out = selfsup(&args.concat());
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stdout.contains(expected), "{stdout}");
+    }
 
     let out = selfsup(&[
         "eval",
@@ -276,6 +269,10 @@ fn train_resume_eval_embed_and_show() {
         (
             vec!["eval", "knn", "--checkpoint", run_s, "--side", "1"],
             "--side 1: 1-pixel inputs are too small",
+        ),
+        (
+            vec!["eval", "image", "--checkpoint", run_s, "--side", "20"],
+            "--side reads features",
         ),
     ] {
         let out = selfsup(&args);

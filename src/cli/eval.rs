@@ -77,6 +77,12 @@ impl EvalArgs {
             if self.protocols.len() > 1 {
                 anyhow::bail!("`image` scores predictions, not features: give it alone");
             }
+            if let Some(side) = self.features.side {
+                anyhow::bail!(
+                    "--side reads features at another side; `image` applies the network to \
+                     whole images at their own size, so --side {side} would change nothing"
+                );
+            }
             return image_eval::run(
                 &self.features.checkpoint,
                 &self.overrides,
