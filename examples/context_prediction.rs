@@ -3,7 +3,7 @@
 //! features of every block of the pretrained and of a randomly initialised backbone.
 //!
 //! ```text
-//! cargo run --release --example context_prediction                 # see docs/methods/context_prediction.md for the time
+//! cargo run --release --example context_prediction                 # pretrain, then probe every block
 //! cargo run --release --example context_prediction -- --epochs 1   # quicker
 //! ```
 

@@ -3,7 +3,7 @@
 //! features of every block of the pretrained and of a randomly initialised backbone.
 //!
 //! ```text
-//! cargo run --release --example jigsaw                 # see docs/methods/jigsaw.md for the time
+//! cargo run --release --example jigsaw                 # pretrain, then probe every block
 //! cargo run --release --example jigsaw -- --epochs 1   # quicker
 //! ```
 

@@ -13,7 +13,7 @@ use selfsup::train::{
     Method, MethodVisitor, Optimizers, RunConfig, RunOptions, SchedulePlan, TrainError, setup, show,
 };
 
-use crate::cli::{selfsup, text};
+use crate::cli::{fails_with, selfsup, text};
 use crate::rotation::{flex, options, sample};
 use crate::testutil::{in_own_process, single_threaded, tensors};
 
@@ -280,8 +280,27 @@ fn the_permutation_command_reports_the_papers_distances() {
         stdout.contains("minimum Hamming distance 2, mean 8.08"),
         "{stdout}"
     );
-    let out = selfsup(&["jigsaw", "permutations", "--n", "400000"]);
-    assert!(text(&out).1.contains("362880"), "{}", text(&out).1);
+    fails_with(&["jigsaw", "permutations", "--n", "400000"], "362880");
+}
+
+#[test]
+fn a_jigsaw_run_refuses_more_permutations_than_exist_before_building_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    fails_with(
+        &[
+            "train",
+            "jigsaw",
+            "--data",
+            "sample",
+            "--out",
+            run.to_str().unwrap(),
+            "--set",
+            "jigsaw.puzzle.permutations=400000",
+        ],
+        "jigsaw.puzzle.permutations: 400000 is not between 1 and 362880",
+    );
+    assert!(!run.join("checkpoints").exists());
 }
 
 #[test]

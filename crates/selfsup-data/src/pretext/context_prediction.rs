@@ -20,9 +20,10 @@
 //! 5 6 7
 //! ```
 //!
-//! Sizes scale with the image: images are resized to 64 px, patches are 14 px with a 7 px gap
-//! (the paper's half-patch gap) and 1 px jitter (7 / 96 of a patch), and downsampling goes down
-//! to 2 x 2 pixels (10 / 96 of a patch side, at least 2). The 3 x 3 grid then spans 56 of the
+//! Sizes scale with the image: unless set, a patch is 7/32 of the image side, the gap half a
+//! patch (the paper's 48 of 96), the jitter 7/96 of a patch and downsampling goes down to 10/96
+//! of a patch side (at least 2), all rounded. By default images are resized to 64 px: patches
+//! of 14 px, a 7 px gap, 1 px jitter, down to 2 x 2 pixels. The 3 x 3 grid then spans 56 of the
 //! 64 px, as the paper's 384 px grid spans most of its 400 to 670 px images.
 
 use rand::rngs::StdRng;
@@ -68,18 +69,19 @@ pub enum ColorShortcut {
 pub struct ContextConfig {
     /// Images are resized (bilinear) to this square side before sampling.
     pub image_size: usize,
-    /// Side of each patch.
-    pub patch: usize,
-    /// Pixels between neighbouring grid cells.
-    pub gap: usize,
-    /// Each patch moves by up to this many pixels on each axis.
-    pub jitter: usize,
+    /// Side of each patch; by default 7/32 of `image_size` ([`ContextConfig::patch`]).
+    pub patch: Option<usize>,
+    /// Pixels between neighbouring grid cells; by default half a patch.
+    pub gap: Option<usize>,
+    /// Each patch moves by up to this many pixels on each axis; by default 7/96 of a patch.
+    pub jitter: Option<usize>,
     /// Colour treatment of 3-channel patches (grey images are left alone).
     pub color: ColorShortcut,
     /// Probability that a patch is downsampled and upsampled again.
     pub downsample_probability: f64,
-    /// The smallest side a downsampled patch goes down to.
-    pub min_side: usize,
+    /// The smallest side a downsampled patch goes down to; by default 10/96 of a patch, at
+    /// least 2.
+    pub min_side: Option<usize>,
     /// Normalise each patch's channels to zero mean and unit variance.
     pub normalize_patches: bool,
 }
@@ -88,47 +90,75 @@ impl Default for ContextConfig {
     fn default() -> Self {
         Self {
             image_size: 64,
-            patch: 14,
-            gap: 7,
-            jitter: 1,
+            patch: None,
+            gap: None,
+            jitter: None,
             color: ColorShortcut::Drop,
             downsample_probability: 0.33,
-            min_side: 2,
+            min_side: None,
             normalize_patches: true,
         }
     }
 }
 
 impl ContextConfig {
+    /// The patch side: `patch` if set, else 7/32 of the image (14 px of 64).
+    pub fn patch(&self) -> usize {
+        self.patch.unwrap_or(self.image_size * 7 / 32)
+    }
+
+    /// The gap: `gap` if set, else half a patch.
+    pub fn gap(&self) -> usize {
+        self.gap.unwrap_or(self.patch() / 2)
+    }
+
+    /// The jitter: `jitter` if set, else 7/96 of a patch, rounded.
+    pub fn jitter(&self) -> usize {
+        self.jitter.unwrap_or((self.patch() * 7 + 48) / 96)
+    }
+
+    /// The smallest pixelated side: `min_side` if set, else 10/96 of a patch, rounded, at
+    /// least 2.
+    pub fn min_side(&self) -> usize {
+        self.min_side
+            .unwrap_or(((self.patch() * 10 + 48) / 96).max(2))
+    }
+
     /// Side of the 3 x 3 grid of patches with its gaps.
     pub fn span(&self) -> usize {
-        3 * self.patch + 2 * self.gap
+        3 * self.patch() + 2 * self.gap()
     }
 
     /// Checks the geometry, naming the key at fault and what would work.
     pub fn validate(&self) -> Result<()> {
         let bad = |reason: String| DataError::invalid("context_prediction", reason);
-        if self.patch == 0 {
-            return Err(bad("context_prediction.patch must be positive".into()));
+        let (patch, gap, jitter, min_side) =
+            (self.patch(), self.gap(), self.jitter(), self.min_side());
+        if patch == 0 {
+            return Err(bad(format!(
+                "context_prediction.patches.patch must be positive (context_prediction.patches.\
+                 image_size {} is too small for a 3 x 3 grid)",
+                self.image_size
+            )));
         }
-        let need = self.span() + 2 * self.jitter;
+        let need = self.span() + 2 * jitter;
         if need > self.image_size {
             return Err(bad(format!(
-                "a 3 x 3 grid of {} px patches with {} px gaps and {} px jitter needs {need} px \
-                 images, but context_prediction.image_size is {}",
-                self.patch, self.gap, self.jitter, self.image_size
+                "a 3 x 3 grid of {patch} px patches with {gap} px gaps and {jitter} px jitter \
+                 needs {need} px images, but context_prediction.patches.image_size is {}",
+                self.image_size
             )));
         }
         if !(0.0..=1.0).contains(&self.downsample_probability) {
             return Err(bad(format!(
-                "context_prediction.downsample_probability {} is not in [0, 1]",
+                "context_prediction.patches.downsample_probability {} is not in [0, 1]",
                 self.downsample_probability
             )));
         }
-        if self.min_side == 0 || self.min_side > self.patch {
+        if min_side == 0 || min_side > patch {
             return Err(bad(format!(
-                "context_prediction.min_side {} is not between 1 and the patch side {}",
-                self.min_side, self.patch
+                "context_prediction.patches.min_side {min_side} is not between 1 and the patch \
+                 side {patch}"
             )));
         }
         Ok(())
@@ -174,10 +204,10 @@ impl ContextGenerator {
     /// Top-left corners (row, column) of the first patch and of its neighbour at `label`.
     pub fn positions(&self, label: usize, rng: &mut impl Rng) -> [(usize, usize); 2] {
         let c = &self.config;
-        let step = c.patch + c.gap;
-        let j = c.jitter as i64;
-        let top = rng.random_range(c.jitter..=c.image_size - c.span() - c.jitter) as i64;
-        let left = rng.random_range(c.jitter..=c.image_size - c.span() - c.jitter) as i64;
+        let (step, jitter) = (c.patch() + c.gap(), c.jitter());
+        let j = jitter as i64;
+        let top = rng.random_range(jitter..=c.image_size - c.span() - jitter) as i64;
+        let left = rng.random_range(jitter..=c.image_size - c.span() - jitter) as i64;
         let mut at = |row: i64, col: i64| {
             let y = top + row * step as i64 + rng.random_range(-j..=j);
             let x = left + col * step as i64 + rng.random_range(-j..=j);
@@ -203,14 +233,15 @@ impl ContextGenerator {
         };
         if rng.random_bool(c.downsample_probability) {
             // A side drawn uniformly in area between min_side^2 and (patch - 1)^2.
+            let (full, min_side) = (c.patch(), c.min_side());
             let (lo, hi) = (
-                (c.min_side * c.min_side) as f32,
-                ((c.patch - 1).max(c.min_side).pow(2)) as f32,
+                (min_side * min_side) as f32,
+                ((full - 1).max(min_side).pow(2)) as f32,
             );
             let side =
-                ((rng.random::<f32>() * (hi - lo) + lo).sqrt() as usize).clamp(c.min_side, c.patch);
+                ((rng.random::<f32>() * (hi - lo) + lo).sqrt() as usize).clamp(min_side, full);
             let small = resize(&patch, side, side, Filter::Bilinear)?;
-            patch = resize(&small, c.patch, c.patch, Filter::Bilinear)?;
+            patch = resize(&small, full, full, Filter::Bilinear)?;
         }
         Ok(if c.normalize_patches {
             normalize_per_image(&patch)
@@ -267,8 +298,9 @@ impl PretextGenerator for ContextGenerator {
         };
         let label = rng.random_range(0..NEIGHBOURS.len());
         let [(y1, x1), (y2, x2)] = self.positions(label, rng);
-        let first = crop(&image, y1, x1, c.patch, c.patch)?;
-        let second = crop(&image, y2, x2, c.patch, c.patch)?;
+        let side = c.patch();
+        let first = crop(&image, y1, x1, side, side)?;
+        let second = crop(&image, y2, x2, side, side)?;
         Ok(ContextSample {
             first: self.prepare(first, rng)?,
             second: self.prepare(second, rng)?,
@@ -302,14 +334,14 @@ mod tests {
     fn labels_match_the_geometry_of_the_two_patches() {
         let g = ContextGenerator::new(ContextConfig::default()).unwrap();
         let c = ContextConfig::default();
-        let step = (c.patch + c.gap) as i64;
+        let step = (c.patch() + c.gap()) as i64;
         for (label, &(ey, ex)) in NEIGHBOURS.iter().enumerate() {
             for seed in 0..50 {
                 let [(y1, x1), (y2, x2)] =
                     g.positions(label, &mut sample_rng(seed, 0, label as u64));
                 let (dy, dx) = (y2 as i64 - y1 as i64, x2 as i64 - x1 as i64);
                 // One grid step in the label's direction, up to both patches' jitter.
-                let j = 2 * c.jitter as i64;
+                let j = 2 * c.jitter() as i64;
                 assert!(
                     (dy - i64::from(ey) * step).abs() <= j,
                     "label {label}: dy {dy}"
@@ -319,7 +351,7 @@ mod tests {
                     "label {label}: dx {dx}"
                 );
                 for (y, x) in [(y1, x1), (y2, x2)] {
-                    assert!(y + c.patch <= c.image_size && x + c.patch <= c.image_size);
+                    assert!(y + c.patch() <= c.image_size && x + c.patch() <= c.image_size);
                 }
             }
         }
@@ -365,9 +397,39 @@ mod tests {
     fn a_grid_that_does_not_fit_names_the_sizes() {
         let config = ContextConfig {
             image_size: 50,
+            patch: Some(14),
             ..ContextConfig::default()
         };
         let err = ContextGenerator::new(config).unwrap_err().to_string();
-        assert!(err.contains("needs 58 px") && err.contains("50"), "{err}");
+        assert!(
+            err.contains("needs 58 px")
+                && err.contains("context_prediction.patches.image_size is 50"),
+            "{err}"
+        );
+        let err = ContextGenerator::new(ContextConfig {
+            image_size: 3,
+            ..ContextConfig::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("image_size 3 is too small"), "{err}");
+    }
+
+    #[test]
+    fn sizes_scale_with_the_image() {
+        for (image_size, patch, gap, jitter, min_side) in
+            [(64, 14, 7, 1, 2), (96, 21, 10, 2, 2), (440, 96, 48, 7, 10)]
+        {
+            let c = ContextConfig {
+                image_size,
+                ..ContextConfig::default()
+            };
+            assert_eq!(
+                (c.patch(), c.gap(), c.jitter(), c.min_side()),
+                (patch, gap, jitter, min_side),
+                "{image_size} px"
+            );
+            c.validate().unwrap();
+        }
     }
 }

@@ -9,11 +9,13 @@
 //! so that low-level statistics do not either; grey tiles and per-channel jitter of up to two
 //! pixels counter chromatic aberration (the authors' code: `jitter_size`, `make_gray`).
 //!
-//! Sizes here scale with the image: by default images are resized to 48 px, cropped to 45 px
-//! (the paper's 225 of 256), cut into 15 px cells and a 13 px tile is taken in each (the paper's
-//! 64/75 tile-to-cell ratio), and channel jitter is at most 1 px (2 px on 64 px tiles, scaled).
-//! 48 px is the smallest side that leaves Fashion-MNIST's 28 px garments recognisable in a
-//! ninth of the image while keeping evaluation, which reads whole images at this size, cheap.
+//! Sizes scale with the image: unless set, the window is the largest multiple of 3 within 15/16
+//! of the image side and the tile is the paper's 64/75 of a cell. By default images are resized
+//! to 48 px, so the window is 45 px, the cells 15 px and the tiles 13 px; channel jitter is at
+//! most 1 px (2 px on 64 px tiles, scaled). 48 px is the smallest side that leaves
+//! Fashion-MNIST's 28 px garments recognisable in a ninth of the image while keeping
+//! evaluation, which reads whole images at this size, cheap. 15/16 rather than the paper's
+//! 225/256 keeps the tiles as large as a small image allows (at 48 px: 13 px rather than 12).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DataError, Result};
 use crate::image::Image;
 use crate::pretext::PretextGenerator;
-use crate::pretext::permutation::{Permutation, PermutationSet, TILES};
+use crate::pretext::permutation::{ALL_PERMUTATIONS, Permutation, PermutationSet, TILES};
 use crate::transform::{Filter, crop, grayscale, normalize_per_image, resize};
 
 /// How the permutation set is chosen.
@@ -46,10 +48,12 @@ pub struct JigsawConfig {
     /// Images are resized (bilinear) to this square side before sampling; Fashion-MNIST's 28 px
     /// leave no room for nine gapped tiles.
     pub image_size: usize,
-    /// Side of the random square window cut into the 3 x 3 grid (a multiple of 3).
-    pub crop: usize,
-    /// Side of the random tile taken inside each cell (at most a cell).
-    pub tile: usize,
+    /// Side of the random square window cut into the 3 x 3 grid (a multiple of 3); by default
+    /// the largest within 15/16 of `image_size` ([`JigsawConfig::crop`]).
+    pub crop: Option<usize>,
+    /// Side of the random tile taken inside each cell (at most a cell); by default 64/75 of a
+    /// cell, the paper's ratio ([`JigsawConfig::tile`]).
+    pub tile: Option<usize>,
     /// Number of permutations, the classes. The paper's main setting is 1000; 100 is its
     /// nearly-as-good smaller set (Table 1: 67.0 vs 67.1 detection mAP) and learns faster at a
     /// small budget.
@@ -71,8 +75,8 @@ impl Default for JigsawConfig {
     fn default() -> Self {
         Self {
             image_size: 48,
-            crop: 45,
-            tile: 13,
+            crop: None,
+            tile: None,
             permutations: 100,
             selection: Selection::Average,
             permutation_file: None,
@@ -84,38 +88,62 @@ impl Default for JigsawConfig {
 }
 
 impl JigsawConfig {
-    /// Checks the geometry, naming the key at fault and what would work.
+    /// The window's side: `crop` if set, else the largest multiple of 3 within 15/16 of the
+    /// image (45 px of 48).
+    pub fn crop(&self) -> usize {
+        self.crop.unwrap_or(self.image_size * 15 / 16 / 3 * 3)
+    }
+
+    /// The tile's side: `tile` if set, else 64/75 of a cell, rounded (13 px of 15).
+    pub fn tile(&self) -> usize {
+        self.tile.unwrap_or((self.crop() / 3 * 64 + 37) / 75)
+    }
+
+    /// Checks the geometry and the permutation count, naming the key at fault and what would
+    /// work.
     pub fn validate(&self) -> Result<()> {
         let bad =
             |what: &str, reason: String| DataError::invalid("jigsaw", format!("{what}: {reason}"));
-        if self.crop == 0 || !self.crop.is_multiple_of(3) {
+        let (crop, tile) = (self.crop(), self.tile());
+        if crop == 0 || !crop.is_multiple_of(3) {
             return Err(bad(
-                "jigsaw.crop",
-                format!("{} is not a positive multiple of 3", self.crop),
-            ));
-        }
-        if self.crop > self.image_size {
-            return Err(bad(
-                "jigsaw.crop",
+                "jigsaw.puzzle.crop",
                 format!(
-                    "a {} px window does not fit {} px images (jigsaw.image_size)",
-                    self.crop, self.image_size
+                    "{crop} is not a positive multiple of 3 (jigsaw.puzzle.image_size {} is too \
+                     small for a 3 x 3 grid)",
+                    self.image_size
                 ),
             ));
         }
-        let cell = self.crop / 3;
-        if self.tile == 0 || self.tile > cell {
+        if crop > self.image_size {
             return Err(bad(
-                "jigsaw.tile",
+                "jigsaw.puzzle.crop",
                 format!(
-                    "{} px does not fit a {cell} px cell (jigsaw.crop / 3)",
-                    self.tile
+                    "a {crop} px window does not fit {} px images (jigsaw.puzzle.image_size)",
+                    self.image_size
+                ),
+            ));
+        }
+        let cell = crop / 3;
+        if tile == 0 || tile > cell {
+            return Err(bad(
+                "jigsaw.puzzle.tile",
+                format!("{tile} px does not fit a {cell} px cell (jigsaw.puzzle.crop / 3)"),
+            ));
+        }
+        if self.permutations == 0 || self.permutations > ALL_PERMUTATIONS {
+            return Err(bad(
+                "jigsaw.puzzle.permutations",
+                format!(
+                    "{} is not between 1 and {ALL_PERMUTATIONS} (9!, every permutation of the \
+                     nine tiles)",
+                    self.permutations
                 ),
             ));
         }
         if !(0.0..=1.0).contains(&self.grey_probability) {
             return Err(bad(
-                "jigsaw.grey_probability",
+                "jigsaw.puzzle.grey_probability",
                 format!("{} is not in [0, 1]", self.grey_probability),
             ));
         }
@@ -139,7 +167,7 @@ impl JigsawConfig {
             return Err(DataError::invalid(
                 "jigsaw",
                 format!(
-                    "the permutation file holds {} permutations but jigsaw.permutations is {}",
+                    "the permutation file holds {} permutations but jigsaw.puzzle.permutations is {}",
                     set.len(),
                     self.permutations
                 ),
@@ -202,26 +230,27 @@ impl JigsawGenerator {
         } else {
             resize(image, c.image_size, c.image_size, Filter::Bilinear)?
         };
-        let top = rng.random_range(0..=c.image_size - c.crop);
-        let left = rng.random_range(0..=c.image_size - c.crop);
-        let cell = c.crop / 3;
-        let room = cell - c.tile;
+        let (crop_side, side) = (c.crop(), c.tile());
+        let top = rng.random_range(0..=c.image_size - crop_side);
+        let left = rng.random_range(0..=c.image_size - crop_side);
+        let cell = crop_side / 3;
+        let room = cell - side;
         (0..TILES)
             .map(|k| {
                 let (row, col) = (k / 3, k % 3);
                 let y = top + row * cell + rng.random_range(0..=room);
                 let x = left + col * cell + rng.random_range(0..=room);
                 if !jitter || image.channels() == 1 || c.channel_jitter == 0 {
-                    return crop(&image, y, x, c.tile, c.tile);
+                    return crop(&image, y, x, side, side);
                 }
                 // Each channel from its own window, shifted within the cell.
-                let mut tile = crop(&image, y, x, c.tile, c.tile)?;
+                let mut tile = crop(&image, y, x, side, side)?;
                 for ch in 0..image.channels() {
                     let max_y = top + row * cell + room;
                     let max_x = left + col * cell + room;
                     let dy = (y + rng.random_range(0..=c.channel_jitter)).min(max_y);
                     let dx = (x + rng.random_range(0..=c.channel_jitter)).min(max_x);
-                    let shifted = crop(&image, dy, dx, c.tile, c.tile)?;
+                    let shifted = crop(&image, dy, dx, side, side)?;
                     tile.plane_mut(ch).copy_from_slice(shifted.plane(ch));
                 }
                 Ok(tile)
@@ -316,8 +345,8 @@ mod tests {
             // cells, and putting them back in place rebuilds the image exactly.
             let config = JigsawConfig {
                 image_size: 3 * side,
-                crop: 3 * side,
-                tile: side,
+                crop: Some(3 * side),
+                tile: Some(side),
                 ..JigsawConfig::default()
             };
             let g = generator(config);
@@ -331,6 +360,49 @@ mod tests {
                 prop_assert_eq!(tile, &cell);
             }
         }
+
+        #[test]
+        fn a_sample_unshuffled_by_its_label_is_the_grid(seed in 0u64..50, side in 4usize..9) {
+            // The generator's own output, before normalisation: its tiles, put back by the
+            // permutation its label names, are the image's cells in order.
+            let config = JigsawConfig {
+                image_size: 3 * side,
+                crop: Some(3 * side),
+                tile: Some(side),
+                normalize_tiles: false,
+                ..JigsawConfig::default()
+            };
+            let g = generator(config);
+            let img = image(1, 3 * side, seed);
+            let sample = g.generate(&img, 0, &mut sample_rng(seed, 0, 2)).unwrap();
+            let p = *g.permutations().get(sample.label).unwrap();
+            for (k, tile) in unshuffle(&sample.tiles, &p).iter().enumerate() {
+                let cell = crop(&img, (k / 3) * side, (k % 3) * side, side, side).unwrap();
+                prop_assert_eq!(tile, &cell);
+            }
+        }
+    }
+
+    #[test]
+    fn sizes_scale_with_the_image() {
+        for (image_size, crop, tile) in [(48, 45, 13), (64, 60, 17), (96, 90, 26), (256, 240, 68)] {
+            let config = JigsawConfig {
+                image_size,
+                ..JigsawConfig::default()
+            };
+            assert_eq!(
+                (config.crop(), config.tile()),
+                (crop, tile),
+                "{image_size} px"
+            );
+            config.validate().unwrap();
+        }
+        let set = JigsawConfig {
+            crop: Some(30),
+            tile: Some(9),
+            ..JigsawConfig::default()
+        };
+        assert_eq!((set.crop(), set.tile()), (30, 9));
     }
 
     #[test]
@@ -342,7 +414,7 @@ mod tests {
             let tiles = g.tiles(&img, &mut sample_rng(seed, 0, 0), false).unwrap();
             assert_eq!(tiles.len(), 9);
             for tile in &tiles {
-                assert_eq!(tile.shape(), [1, config.tile, config.tile]);
+                assert_eq!(tile.shape(), [1, config.tile(), config.tile()]);
             }
         }
     }
@@ -367,24 +439,45 @@ mod tests {
         for (config, needle) in [
             (
                 JigsawConfig {
-                    crop: 44,
+                    crop: Some(44),
                     ..JigsawConfig::default()
                 },
-                "jigsaw.crop",
+                "jigsaw.puzzle.crop",
             ),
             (
                 JigsawConfig {
-                    crop: 51,
+                    crop: Some(51),
                     ..JigsawConfig::default()
                 },
                 "does not fit",
             ),
             (
                 JigsawConfig {
-                    tile: 16,
+                    tile: Some(16),
                     ..JigsawConfig::default()
                 },
-                "jigsaw.tile",
+                "jigsaw.puzzle.tile",
+            ),
+            (
+                JigsawConfig {
+                    image_size: 2,
+                    ..JigsawConfig::default()
+                },
+                "image_size 2 is too small",
+            ),
+            (
+                JigsawConfig {
+                    permutations: 0,
+                    ..JigsawConfig::default()
+                },
+                "jigsaw.puzzle.permutations: 0 is not between 1 and 362880",
+            ),
+            (
+                JigsawConfig {
+                    permutations: 400_000,
+                    ..JigsawConfig::default()
+                },
+                "400000 is not between",
             ),
         ] {
             let err = config.validate().unwrap_err().to_string();

@@ -198,8 +198,7 @@ impl BackboneConfig {
         if side < min {
             return Err(format!(
                 "{side}-pixel inputs are too small for this {}-block backbone, whose pooling needs at \
-                 least {min} pixels: give larger images (train.image_size) or a larger crop, or \
-                 fewer blocks",
+                 least {min} pixels (larger inputs or fewer blocks would do)",
                 self.blocks()
             ));
         }

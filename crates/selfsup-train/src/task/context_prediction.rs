@@ -56,7 +56,7 @@ impl PretextTask for ContextTask {
         settings.validate()?;
         setup
             .backbone
-            .check_input(settings.patches.patch)
+            .check_input(settings.patches.patch())
             .map_err(|reason| invalid("context_prediction.patches.patch", reason))?;
         Ok(Self {
             settings: settings.clone(),

@@ -74,7 +74,7 @@ impl PretextTask for JigsawTask {
         settings.validate()?;
         setup
             .backbone
-            .check_input(settings.puzzle.tile)
+            .check_input(settings.puzzle.tile())
             .map_err(|reason| invalid("jigsaw.puzzle.tile", reason))?;
         Ok(Self {
             settings: settings.clone(),
