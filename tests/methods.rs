@@ -298,7 +298,7 @@ fn a_jigsaw_run_refuses_more_permutations_than_exist_before_building_the_network
             "--set",
             "jigsaw.puzzle.permutations=400000",
         ],
-        "jigsaw.puzzle.permutations: 400000 is not between 1 and 362880",
+        "jigsaw.puzzle.permutations: 400000 permutations asked for: a set holds 1 to 362880",
     );
     assert!(!run.join("checkpoints").exists());
 }

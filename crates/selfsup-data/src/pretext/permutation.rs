@@ -60,21 +60,23 @@ enum Criterion {
 }
 
 impl PermutationSet {
-    fn check_size(n: usize) -> Result<()> {
+    /// Whether a set of `n` permutations can exist; the reason if not.
+    pub(crate) fn check_size(n: usize) -> std::result::Result<(), String> {
         if n == 0 || n > ALL_PERMUTATIONS {
-            return Err(DataError::invalid(
-                "jigsaw permutations",
-                format!(
-                    "{n} permutations asked for: a set holds 1 to {ALL_PERMUTATIONS} (9!) \
-                     permutations of 9 tiles"
-                ),
+            return Err(format!(
+                "{n} permutations asked for: a set holds 1 to {ALL_PERMUTATIONS} (9!) \
+                 permutations of 9 tiles"
             ));
         }
         Ok(())
     }
 
+    fn check_count(n: usize) -> Result<()> {
+        Self::check_size(n).map_err(|reason| DataError::invalid("jigsaw permutations", reason))
+    }
+
     fn greedy(n: usize, seed: u64, criterion: Criterion) -> Result<Self> {
-        Self::check_size(n)?;
+        Self::check_count(n)?;
         let candidates = all_permutations();
         let mut sum = vec![0u32; candidates.len()];
         let mut min = vec![u32::MAX; candidates.len()];
@@ -125,7 +127,7 @@ impl PermutationSet {
 
     /// A set from explicit permutations (of `0..9`, distinct).
     pub fn from_permutations(permutations: Vec<Permutation>) -> Result<Self> {
-        Self::check_size(permutations.len())?;
+        Self::check_count(permutations.len())?;
         for (i, p) in permutations.iter().enumerate() {
             let mut seen = [false; TILES];
             for &t in p {
