@@ -3,7 +3,7 @@
 //! features of every block of the pretrained and of a randomly initialised backbone.
 //!
 //! ```text
-//! cargo run --release --example deep_cluster                 # see docs/methods/deep_cluster.md for the time
+//! cargo run --release --example deep_cluster                 # pretrain, then probe every block
 //! cargo run --release --example deep_cluster -- --epochs 1   # quicker
 //! ```
 

@@ -25,8 +25,9 @@
 # (`selfsup finetune`) on all the training labels from random init, with the architecture and
 # input of CKPT (default: the RotNet run), for STEPS optimiser steps of 64 images, evaluated like
 # the rest. STEPS fills the shared budget at the speed the recipe runs at alone here on that
-# input: 5500 (the default) for 28 px at 147 images/s, 1900 for jigsaw's 48 px, 1200 for context
-# prediction's 64 px at 32 images/s (docs/results.md).
+# input: 35000 (the default) for 28 px at about 930 images/s with today's kernels; 1900 for
+# jigsaw's 48 px and 1200 for context prediction's 64 px at the older kernels' speed
+# (docs/results.md).
 #
 #   CKPT=runs/jigsaw-fmnist RUN=runs/supervised-jigsaw-fmnist STEPS=1900 scripts/results.sh supervised
 #
@@ -36,10 +37,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 METHOD=${1:?usage: scripts/results.sh METHOD}
 # The shared budget: about 40 minutes of pretraining on 2 cores (docs/results.md), as epochs at
-# the speed each method's row was measured at (jigsaw and context prediction with the kernels of
-# 2026-11-30, the others before them: docs/results.md says which).
+# the speed each method's row was measured at (rotation, jigsaw and context prediction with the
+# kernels of 2026-11-30, the others before them: docs/results.md says which).
 case "$METHOD" in
-    rotation) DEFAULT_EPOCHS=2 ;;
+    rotation) DEFAULT_EPOCHS=10 ;;
     jigsaw) DEFAULT_EPOCHS=15 ;;
     context_prediction) DEFAULT_EPOCHS=60 ;;
     deep_cluster) DEFAULT_EPOCHS=6 ;;
@@ -63,7 +64,7 @@ TAG=${NETWORK:+$NETWORK-}
 BIN=${BIN:-target/release/selfsup}
 
 if [ "$METHOD" = supervised ]; then
-    STEPS=${STEPS:-5500}
+    STEPS=${STEPS:-35000}
     new=("$BIN" finetune --checkpoint "${CKPT:-runs/rotation-fmnist}" --random-init --data "$DATA"
         --set finetune.steps="$STEPS")
     resume=("$BIN" finetune)
